@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEMO_DB ?= sqlite:///contacts.db
+
+.PHONY: install demo test test-fast lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	CONTACTS_DATABASE_URL=$(DEMO_DB) $(BIN)/contact-sync db upgrade
+	CONTACTS_DATABASE_URL=$(DEMO_DB) $(BIN)/contact-sync import examples/contacts.csv --rejects contacts-rejects.csv
+	@echo
+	@echo '$$ contact-sync lookup --phone "+49 1506 1964631"'
+	@CONTACTS_DATABASE_URL=$(DEMO_DB) $(BIN)/contact-sync lookup --phone "+49 1506 1964631"
+	@echo
+	@echo '$$ contact-sync lookup --email JAMES.SMITH1@icloud.com --json'
+	@CONTACTS_DATABASE_URL=$(DEMO_DB) $(BIN)/contact-sync lookup --email JAMES.SMITH1@icloud.com --json
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/import_csv.py
+
+clean:
+	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache

@@ -1,0 +1,156 @@
+"""Reading contacts: lookups by phone and email, and the contact document the API and CLI return.
+
+Lookup order is deterministic: among live contacts holding the number (or address), the one where it is the
+primary number comes first, then the oldest contact, then the smallest id. A number shared by several contacts
+(a switchboard) is allowed; the lookup returns the first by that order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from contacts_store import schema
+from contacts_store.normalize import DEFAULT_REGION, normalize_email, normalize_phone
+
+
+class InvalidLookupValue(ValueError):
+    """The value to look up cannot be a phone number or an email address, so nothing can match it."""
+
+
+def lookup_phone_key(value: str, region: str = DEFAULT_REGION) -> str:
+    """The E.164 form of a phone as a caller may send it.
+
+    A `+` that was not URL-encoded arrives as a space (`?phone= 15551234567`), so a value that starts with white
+    space followed by digits is read as international.
+    """
+    if value[:1].isspace() and value.strip()[:1].isdigit():
+        value = "+" + value.strip()
+    result = normalize_phone(value, region)
+    if result.e164 is None:
+        raise InvalidLookupValue(f"{value.strip()!r} is not a valid phone number: {result.error}")
+    return result.e164
+
+
+def lookup_email_key(value: str) -> str:
+    result = normalize_email(value)
+    if result.address is None:
+        raise InvalidLookupValue(f"{value.strip()!r} is not a valid email address: {result.error}")
+    return result.address
+
+
+def find_by_phone(
+    conn: Connection, customer_id: uuid.UUID, phone: str, region: str = DEFAULT_REGION
+) -> uuid.UUID | None:
+    p, c = schema.contact_phone_numbers, schema.contacts
+    query = (
+        sa.select(c.c.id)
+        .select_from(p.join(c, c.c.id == p.c.contact_id))
+        .where(p.c.customer_id == customer_id, p.c.number_e164 == lookup_phone_key(phone, region))
+        .where(c.c.customer_id == customer_id, c.c.tm_delete.is_(None))
+        .order_by(p.c.is_primary.desc(), c.c.tm_create, c.c.id)
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def find_by_email(conn: Connection, customer_id: uuid.UUID, email: str) -> uuid.UUID | None:
+    e, c = schema.contact_emails, schema.contacts
+    query = (
+        sa.select(c.c.id)
+        .select_from(e.join(c, c.c.id == e.c.contact_id))
+        .where(e.c.customer_id == customer_id, e.c.address == lookup_email_key(email))
+        .where(c.c.customer_id == customer_id, c.c.tm_delete.is_(None))
+        .order_by(e.c.is_primary.desc(), c.c.tm_create, c.c.id)
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC; SQLite hands back naive datetimes, which the store always writes in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def get_contact(
+    conn: Connection, customer_id: uuid.UUID, contact_id: uuid.UUID, include_deleted: bool = False
+) -> dict[str, Any] | None:
+    """The contact document (as the API returns it), or None when it does not exist for this customer."""
+    c = schema.contacts
+    query = sa.select(c).where(c.c.customer_id == customer_id, c.c.id == contact_id)
+    if not include_deleted:
+        query = query.where(c.c.tm_delete.is_(None))
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    p, e, t = schema.contact_phone_numbers, schema.contact_emails, schema.contact_tags
+    phones = conn.execute(
+        sa.select(p)
+        .where(p.c.customer_id == customer_id, p.c.contact_id == contact_id)
+        .order_by(p.c.is_primary.desc(), p.c.position, p.c.tm_create, p.c.id)
+    ).mappings()
+    emails = conn.execute(
+        sa.select(e)
+        .where(e.c.customer_id == customer_id, e.c.contact_id == contact_id)
+        .order_by(e.c.is_primary.desc(), e.c.position, e.c.tm_create, e.c.id)
+    ).mappings()
+    tags = conn.execute(
+        sa.select(t.c.tag)
+        .where(t.c.customer_id == customer_id, t.c.contact_id == contact_id)
+        .order_by(t.c.position, t.c.tm_create, t.c.tag)
+    ).scalars()
+    return contact_document(row, list(phones), list(emails), list(tags))
+
+
+def contact_document(row: Any, phones: list[Any], emails: list[Any], tags: list[str]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "customer_id": str(row["customer_id"]),
+        "first_name": row["first_name"] or "",
+        "last_name": row["last_name"] or "",
+        "display_name": row["display_name"] or "",
+        "company": row["company"] or "",
+        "job_title": row["job_title"] or "",
+        "notes": row["notes"] or "",
+        "source": row["source"],
+        "external_system": row["external_system"] or "",
+        "external_id": row["external_id"] or "",
+        "phone_numbers": [
+            {
+                "id": str(p["id"]),
+                "customer_id": str(p["customer_id"]),
+                "contact_id": str(p["contact_id"]),
+                "number": p["number"],
+                "number_e164": p["number_e164"],
+                "extension": p["extension"] or "",
+                "type": p["type"],
+                "is_primary": bool(p["is_primary"]),
+                "tm_create": timestamp(p["tm_create"]),
+            }
+            for p in phones
+        ],
+        "emails": [
+            {
+                "id": str(e["id"]),
+                "customer_id": str(e["customer_id"]),
+                "contact_id": str(e["contact_id"]),
+                "address": e["address"],
+                "type": e["type"],
+                "is_primary": bool(e["is_primary"]),
+                "tm_create": timestamp(e["tm_create"]),
+            }
+            for e in emails
+        ],
+        "tags": tags,
+        "tm_create": timestamp(row["tm_create"]),
+        "tm_update": timestamp(row["tm_update"]),
+        "tm_delete": timestamp(row["tm_delete"]),
+    }

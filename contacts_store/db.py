@@ -1,0 +1,75 @@
+"""Engines and schema migrations for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from contacts_store.settings import database_url as configured_database_url
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Plain `postgresql://` URLs use psycopg 3, the driver this project installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    parsed = normalize_url(url or configured_database_url())
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(parsed, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets lookups read while an import writes; NORMAL sync is durable across application crashes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def alembic_config(url: str | URL) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("contacts_store") / "migrations"))
+    config.attributes["database_url"] = normalize_url(url).render_as_string(hide_password=False)
+    return config
+
+
+def upgrade(url: str | URL | None = None, revision: str = "head") -> None:
+    """Apply the Alembic migrations (`contact-sync db upgrade`)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url or configured_database_url()), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the database to the latest schema if it is behind (imports do this so a first run just works)."""
+    if current_revision(engine) != head_revision():
+        upgrade(engine.url)

@@ -1,0 +1,396 @@
+"""Normalization: raw source values to E.164 phones and validated, lower-cased emails.
+
+Validation is the most expensive step of an import, so each distinct value is validated once per process: phone
+numbers are cached under a formatting-insensitive key (``(555) 123-4567`` and ``555.123.4567`` share one entry),
+emails under their trimmed (and, for ASCII, lower-cased) text. The caches are bounded so that memory stays flat
+however large the input is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import email_validator
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+from contacts_store.records import (
+    Email,
+    EmailType,
+    NormalizedContact,
+    Phone,
+    PhoneType,
+    RawEmail,
+    RawPhone,
+    Reject,
+    SourceContact,
+    ValueReject,
+)
+
+# Bump when normalization rules change: stored source hashes then no longer match and the next import
+# re-normalizes every record instead of skipping it as unchanged.
+NORMALIZATION_VERSION = "1"
+
+DEFAULT_REGION = "US"
+# Accepts members and their plain string values alike; a mapping is much cheaper than an enum call.
+_PHONE_TYPES = {**{t: t.value for t in PhoneType}, **{t.value: t.value for t in PhoneType}}
+_EMAIL_TYPES = {**{t: t.value for t in EmailType}, **{t.value: t.value for t in EmailType}}
+MAX_EXTERNAL_ID = 255
+MAX_TAG = 255
+_CACHE_SIZE = 1 << 18
+
+# Characters that only format a number; a value made of digits and these normalizes the same whatever the layout.
+_FORMATTING_ONLY = re.compile(r"\+?[\d\s().\-/]+")
+_NON_DIGITS = re.compile(r"\D")
+_SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?[eE]\+?\d+")
+_MULTI_SEPARATORS = re.compile(r"\s*(?:[;\n\r]|\s:::\s)\s*")
+_INTERNATIONAL_PREFIXES = ("00", "011")
+
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country calling code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+_POSSIBILITY_ERRORS = {
+    ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.TOO_LONG: "too long",
+    ValidationResult.INVALID_LENGTH: "wrong number of digits",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number without its area code",
+}
+
+
+class PhoneResult(NamedTuple):
+    """Either `e164` (with an optional extension) or `error` is set."""
+
+    e164: str | None
+    extension: str | None = None
+    error: str | None = None
+
+
+class EmailResult(NamedTuple):
+    address: str | None
+    error: str | None = None
+
+
+def phone_cache_key(value: str) -> str:
+    """The formatting-insensitive form of a phone value (digits, with a leading + kept), or the value itself."""
+    value = value.strip().lstrip("'").strip()
+    if _FORMATTING_ONLY.fullmatch(value):
+        digits = _NON_DIGITS.sub("", value)
+        return "+" + digits if value.startswith("+") else digits
+    return value
+
+
+def normalize_phone(value: str, region: str = DEFAULT_REGION) -> PhoneResult:
+    """E.164 for a phone number as written by a person, read in `region` unless it carries a country code."""
+    return _normalize_phone_key(phone_cache_key(value), region.upper())
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_phone_key(key: str, region: str) -> PhoneResult:
+    if not key:
+        return PhoneResult(None, error="empty")
+    if _SCIENTIFIC.fullmatch(key):
+        return PhoneResult(
+            None,
+            error="looks like a spreadsheet number in scientific notation (digits were lost)",
+        )
+    result = _parse_phone(key, region)
+    if result.e164 is None and key.startswith(_INTERNATIONAL_PREFIXES):
+        # "00 44 20 7946 0958" is international in most of the world even when the default region dials 011.
+        prefix = "011" if key.startswith("011") else "00"
+        retry = _parse_phone("+" + key[len(prefix) :], region)
+        if retry.e164 is not None:
+            return retry
+    return result
+
+
+def _parse_phone(key: str, region: str) -> PhoneResult:
+    try:
+        number = phonenumbers.parse(key, region)
+    except NumberParseException as exc:
+        return PhoneResult(None, error=_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
+    if not phonenumbers.is_valid_number(number):
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        detail = _POSSIBILITY_ERRORS.get(reason)
+        if detail is None:
+            where = phonenumbers.region_code_for_country_code(number.country_code)
+            detail = f"not a valid number in {where}"
+        return PhoneResult(None, error=detail)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return PhoneResult(e164, extension=number.extension or None)
+
+
+def _cache_domain_validation() -> None:
+    """Validate each distinct email domain once.
+
+    email-validator spends about two thirds of its time on the domain (IDNA and UTS-46 checks per character), and
+    a contact file has few distinct domains. Its `validate_email` looks the domain check up in its own module
+    namespace, so a memoizing wrapper there changes nothing but the cost; failures are memoized and re-raised too.
+    """
+    module = importlib.import_module("email_validator.validate_email")
+    original = getattr(module, "validate_email_domain_name", None)
+    if original is None or getattr(original, "_contact_sync_cached", False):
+        return
+
+    @lru_cache(maxsize=1 << 16)
+    def check(domain: str, test_environment: bool, globally_deliverable: bool) -> tuple[Any, Exception | None]:
+        try:
+            return original(domain, test_environment=test_environment, globally_deliverable=globally_deliverable), None
+        except email_validator.EmailSyntaxError as error:
+            return None, error
+
+    def validate_email_domain_name(
+        domain: str, test_environment: bool = False, globally_deliverable: bool = True
+    ) -> Any:
+        info, error = check(domain, test_environment, globally_deliverable)
+        if error is not None:
+            raise type(error)(*error.args)
+        return dict(info)
+
+    validate_email_domain_name._contact_sync_cached = True  # type: ignore[attr-defined]
+    module.validate_email_domain_name = validate_email_domain_name
+
+
+_cache_domain_validation()
+
+
+def email_cache_key(value: str) -> str:
+    value = value.strip()
+    if value[:7].lower() == "mailto:":
+        value = value[7:].strip()
+    return value.lower() if value.isascii() else value
+
+
+def normalize_email(value: str) -> EmailResult:
+    """A syntactically valid address, lower-cased; international domains are kept in their Unicode form."""
+    return _normalize_email_key(email_cache_key(value))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_email_key(key: str) -> EmailResult:
+    if not key:
+        return EmailResult(None, "empty")
+    try:
+        info = email_validator.validate_email(key, check_deliverability=False, allow_display_name=True)
+    except email_validator.EmailNotValidError as exc:
+        return EmailResult(None, str(exc))
+    return EmailResult(info.normalized.lower())
+
+
+def split_values(value: str, *, allow_commas: bool) -> list[str]:
+    """Cells sometimes hold several values ("555-1234; 555-5678", Google's " ::: ")."""
+    parts = _MULTI_SEPARATORS.split(value)
+    if allow_commas:
+        parts = [piece for part in parts for piece in part.split(",")]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def source_hash(contact: SourceContact, region: str) -> str:
+    """Fingerprint of a raw record as the source gave it, so an unchanged record skips normalization entirely."""
+    key = (
+        NORMALIZATION_VERSION,
+        region,
+        contact.external_id,
+        contact.first_name,
+        contact.last_name,
+        contact.display_name,
+        contact.company,
+        contact.job_title,
+        contact.notes,
+        tuple(contact.phones),
+        tuple(contact.emails),
+        tuple(contact.tags),
+        contact.deleted,
+    )
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+
+
+def content_hash(contact: NormalizedContact) -> str:
+    """Fingerprint of a contact's meaning; equal hashes mean an update would change nothing that matters.
+
+    A phone's original text is left out: "(201) 555-0123" and "201.555.0123" are the same number, and a record
+    exported twice with different layouts must not rewrite the contact each time (the first text is kept).
+    """
+    key = (
+        contact.first_name,
+        contact.last_name,
+        contact.display_name,
+        contact.company,
+        contact.job_title,
+        contact.notes,
+        tuple((p.number_e164, p.extension, p.type, p.is_primary) for p in contact.phones),
+        tuple(contact.emails),
+        tuple(contact.tags),
+    )
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+
+
+def _normalize_phones(raw: Iterable[RawPhone], region: str, rejects: list[ValueReject]) -> list[Phone]:
+    phones: list[Phone] = []
+    seen: dict[str, int] = {}
+    primary_index: int | None = None
+    for value, type_, primary in raw:
+        if not value:
+            continue
+        for part in split_values(value, allow_commas=True):
+            result = normalize_phone(part, region)
+            if result.e164 is None:
+                rejects.append(ValueReject("phone", part, f"invalid phone: {result.error}"))
+                continue
+            if result.e164 in seen:
+                if primary and primary_index is None:
+                    primary_index = seen[result.e164]
+                continue
+            seen[result.e164] = len(phones)
+            if primary and primary_index is None:
+                primary_index = len(phones)
+            phones.append(Phone(part, result.e164, _PHONE_TYPES[type_], False, result.extension))
+    if phones:
+        index = primary_index or 0
+        phones[index] = phones[index]._replace(is_primary=True)
+    return phones
+
+
+def _normalize_emails(raw: Iterable[RawEmail], rejects: list[ValueReject]) -> list[Email]:
+    emails: list[Email] = []
+    seen: dict[str, int] = {}
+    primary_index: int | None = None
+    for value, type_, primary in raw:
+        if not value:
+            continue
+        for part in split_values(value, allow_commas=value.count("@") > 1):
+            result = normalize_email(part)
+            if result.address is None:
+                rejects.append(ValueReject("email", part, f"invalid email: {result.error}"))
+                continue
+            if result.address in seen:
+                if primary and primary_index is None:
+                    primary_index = seen[result.address]
+                continue
+            seen[result.address] = len(emails)
+            if primary and primary_index is None:
+                primary_index = len(emails)
+            emails.append(Email(result.address, _EMAIL_TYPES[type_], False))
+    if emails:
+        index = primary_index or 0
+        emails[index] = emails[index]._replace(is_primary=True)
+    return emails
+
+
+def normalize_tags(tags: Iterable[str], rejects: list[ValueReject] | None = None) -> list[str]:
+    """Trimmed, de-duplicated without regard to case, first spelling and order kept."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in tags:
+        tag = " ".join(tag.split())
+        if len(tag) > MAX_TAG:
+            if rejects is not None:
+                rejects.append(ValueReject("tag", tag, f"a tag is at most {MAX_TAG} characters long"))
+            continue
+        folded = tag.casefold()
+        if tag and folded not in seen:
+            seen.add(folded)
+            out.append(tag)
+    return out
+
+
+def normalize_contact(
+    contact: SourceContact, region: str = DEFAULT_REGION, raw_hash: str | None = None
+) -> NormalizedContact | Reject:
+    """Clean one record; a record with no name, valid phone or valid email is rejected whole."""
+    raw_hash = raw_hash or source_hash(contact, region)
+    external_id = _clean(contact.external_id)
+    if external_id is not None and len(external_id) > MAX_EXTERNAL_ID:
+        message = f"the record id is {len(external_id)} characters long; at most {MAX_EXTERNAL_ID} are kept"
+        return Reject(
+            "invalid_external_id", message, contact.row_number, external_id[:MAX_EXTERNAL_ID], raw=contact.raw
+        )
+    if contact.deleted:
+        return NormalizedContact(
+            external_id,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            [],
+            [],
+            [],
+            True,
+            contact.row_number,
+            raw_hash,
+            "",
+            [],
+            contact.raw,
+        )
+    value_rejects: list[ValueReject] = []
+    phones = _normalize_phones(contact.phones, region, value_rejects)
+    emails = _normalize_emails(contact.emails, value_rejects)
+    first_name = _clean(contact.first_name)
+    last_name = _clean(contact.last_name)
+    display_name = _clean(contact.display_name)
+    if not (phones or emails or first_name or last_name or display_name):
+        problems = [f"{r.field} {r.value!r}: {r.reason}" for r in value_rejects]
+        message = "no name, valid phone or valid email" + (f" ({'; '.join(problems)})" if problems else "")
+        return Reject(
+            "no_usable_fields",
+            message,
+            contact.row_number,
+            external_id,
+            None,
+            None,
+            contact.raw,
+        )
+    normalized = NormalizedContact(
+        external_id=external_id,
+        first_name=first_name,
+        last_name=last_name,
+        display_name=display_name,
+        company=_clean(contact.company),
+        job_title=_clean(contact.job_title),
+        notes=_clean(contact.notes),
+        phones=phones,
+        emails=emails,
+        tags=normalize_tags(contact.tags, value_rejects),
+        deleted=False,
+        row_number=contact.row_number,
+        source_hash=raw_hash,
+        content_hash="",
+        value_rejects=value_rejects,
+        raw=contact.raw,
+    )
+    normalized.content_hash = content_hash(normalized)
+    return normalized
+
+
+def value_rejects_of(contact: NormalizedContact) -> list[Reject]:
+    """The dropped values of a kept contact, as reject rows for the report and the rejects table."""
+    return [
+        Reject(
+            reason="invalid_" + r.field,
+            message=r.reason,
+            row_number=contact.row_number,
+            external_id=contact.external_id,
+            field=r.field,
+            value=r.value,
+            raw=contact.raw,
+        )
+        for r in contact.value_rejects
+    ]

@@ -1,0 +1,302 @@
+"""The `contact-sync` command line.
+
+`lookup` sits on a telephony hot path, so this module imports only typer at start-up; each command imports what
+it needs (the store, the CSV reader, rich) when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(
+    name="contact-sync",
+    help="Sync and import contacts into one clean store; look them up by phone or email.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+CustomerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--customer",
+        help="Customer (tenant) UUID. Default: $CONTACTS_CUSTOMER_ID, else the nil UUID.",
+        show_default=False,
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL. Default: $CONTACTS_DATABASE_URL, else sqlite:///contacts.db.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line (or one JSON error object), never as a traceback."""
+
+    def __init__(self, message: str, code: int = 2, reason: str = "invalid_input") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+def _fail(error: CliError, as_json: bool) -> NoReturn:
+    if as_json:
+        print(json.dumps({"error": {"reason": error.reason, "message": str(error)}}))
+    else:
+        print(f"error: {error}", file=sys.stderr)
+    raise typer.Exit(error.code)
+
+
+def _customer(value: str | None) -> uuid.UUID:
+    from contacts_store.settings import default_customer_id
+
+    try:
+        return uuid.UUID(value) if value else default_customer_id()
+    except ValueError:
+        raise CliError(f"not a customer UUID: {value or os.environ.get('CONTACTS_CUSTOMER_ID')!r}") from None
+
+
+def _database_url(value: str | None) -> str:
+    from contacts_store.settings import database_url
+
+    return value or database_url()
+
+
+def _run(as_json: bool, action: Any) -> Any:
+    """Run a command body, turning every expected failure into a one-line error."""
+    import sqlalchemy.exc
+
+    try:
+        return action()
+    except CliError as error:
+        _fail(error, as_json)
+    except sqlalchemy.exc.ArgumentError as error:
+        _fail(CliError(f"bad database URL: {error}"), as_json)
+    except sqlalchemy.exc.OperationalError as error:
+        first_line = str(error.orig or error).strip().splitlines()[0]
+        _fail(CliError(f"database error: {first_line}", code=3, reason="database_error"), as_json)
+    except KeyboardInterrupt:
+        _fail(CliError("interrupted; every batch committed so far is kept", code=130, reason="interrupted"), as_json)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Create or migrate the schema to the latest version."""
+
+    def action() -> None:
+        from contacts_store.db import upgrade
+
+        url = _database_url(database_url)
+        upgrade(url)
+        print(f"schema is up to date ({_safe_url(url)})", file=sys.stderr)
+
+    _run(False, action)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="CSV file to import.", show_default=False)],
+    customer: CustomerOption = None,
+    system: Annotated[
+        str, typer.Option("--system", help="Name of the source system; records upsert per (customer, system, id).")
+    ] = "csv",
+    region: Annotated[
+        str, typer.Option("--region", help="Country for phone numbers written without a country code.")
+    ] = "US",
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="YAML/JSON file mapping CSV headers to fields.", show_default=False)
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Write rejected rows and values to this CSV file.", show_default=False),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Normalization processes (0 = none; default: one per core).", min=0),
+    ] = None,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import contacts from a CSV export (Google, Outlook, Salesforce, HubSpot, Zoho or our own columns)."""
+
+    def action() -> None:
+        from connectors.csv_files import CsvImportError
+        from pipelines.csv_import import ImportOptionError, import_csv
+
+        customer_id = _customer(customer)
+        try:
+            with _progress(enabled=not as_json) as on_progress:
+                result = import_csv(
+                    path,
+                    database_url=_database_url(database_url),
+                    customer_id=customer_id,
+                    system=system,
+                    region=region,
+                    mapping_path=mapping,
+                    rejects_path=rejects,
+                    workers=workers,
+                    on_progress=on_progress,
+                )
+        except (CsvImportError, ImportOptionError) as error:
+            raise CliError(str(error)) from None
+        except OSError as error:
+            raise CliError(f"{error.strerror or error}: {error.filename or path}") from None
+        if as_json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            _print_import_summary(result)
+
+    _run(as_json, action)
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal; otherwise nothing."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]} rows"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("import", total=None, rows=0)
+        return self.update
+
+    def update(self, source: Any, counts: Any) -> None:
+        self.bar.update(self.task, total=source.total_bytes, completed=source.bytes_read(), rows=counts.read)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_import_summary(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"import of {result.path}", show_header=False)
+    for name in ("read", "inserted", "updated", "unchanged", "rejected", "values_rejected"):
+        table.add_row(name.replace("_", " "), f"{getattr(result, name):,}")
+    table.add_row("seconds", f"{result.seconds:.2f} ({result.rows_per_second:,.0f} rows/s)")
+    console.print(table)
+    if result.reject_reasons:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in list(result.reject_reasons.items())[:5])
+        console.print(f"rejects: {reasons}")
+    if result.rejects_path:
+        console.print(f"rejects report: {result.rejects_path}")
+    if result.ignored_columns:
+        shown = ", ".join(result.ignored_columns[:8]) + (" ..." if len(result.ignored_columns) > 8 else "")
+        console.print(f"[dim]ignored columns: {shown}[/dim]")
+
+
+@app.command("lookup")
+def lookup_command(
+    phone: Annotated[str | None, typer.Option("--phone", help="Phone number, any format.", show_default=False)] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Email address.", show_default=False)] = None,
+    customer: CustomerOption = None,
+    region: Annotated[str, typer.Option("--region", help="Country for numbers without a country code.")] = "US",
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find the contact that owns a phone number or email address."""
+
+    def action() -> None:
+        if (phone is None) == (email is None):
+            raise CliError("give exactly one of --phone or --email")
+        from contacts_store.contacts import InvalidLookupValue, find_by_email, find_by_phone, get_contact
+        from contacts_store.db import create_engine
+
+        customer_id = _customer(customer)
+        engine = create_engine(_database_url(database_url))
+        try:
+            with engine.connect() as conn:
+                try:
+                    if phone is not None:
+                        contact_id = find_by_phone(conn, customer_id, phone, region.upper())
+                    else:
+                        contact_id = find_by_email(conn, customer_id, email or "")
+                except InvalidLookupValue as error:
+                    raise CliError(str(error)) from None
+                contact = get_contact(conn, customer_id, contact_id) if contact_id else None
+        finally:
+            engine.dispose()
+        if contact is None:
+            raise CliError(
+                f"no contact with {'phone' if phone is not None else 'email'} {phone or email}", 1, "not_found"
+            )
+        if as_json:
+            print(json.dumps(contact, ensure_ascii=False))
+        else:
+            _print_contact(contact)
+
+    _run(as_json, action)
+
+
+def _print_contact(contact: dict[str, Any]) -> None:
+    name = contact["display_name"] or " ".join(p for p in (contact["first_name"], contact["last_name"]) if p)
+    lines = [f"{name or '(no name)'}" + (f" — {contact['company']}" if contact["company"] else "")]
+    if contact["job_title"]:
+        lines.append(f"  {contact['job_title']}")
+    for phone in contact["phone_numbers"]:
+        mark = " (primary)" if phone["is_primary"] else ""
+        lines.append(f"  {phone['type']:<7} {phone['number_e164']}{mark}")
+    for email in contact["emails"]:
+        mark = " (primary)" if email["is_primary"] else ""
+        lines.append(f"  {email['type']:<7} {email['address']}{mark}")
+    if contact["tags"]:
+        lines.append(f"  tags: {', '.join(contact['tags'])}")
+    lines.append(
+        f"  id {contact['id']} · {contact['source']}" + (f" {contact['external_id']}" if contact["external_id"] else "")
+    )
+    print("\n".join(lines))
+
+
+def main() -> None:
+    if os.environ.get("CONTACT_SYNC_DEBUG"):
+        app()
+        return
+    try:
+        app()
+    except Exception as error:  # the last line of defence: one line, not a traceback
+        print(f"error: unexpected failure ({type(error).__name__}): {error}", file=sys.stderr)
+        print("set CONTACT_SYNC_DEBUG=1 to see the traceback", file=sys.stderr)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The `contact-sync` command as a user runs it: real processes, exit codes, one JSON object, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "examples" / "contacts.csv"
+CLI = [sys.executable, "-m", "pipelines.cli"]
+
+
+def run(*args: str, db: str, customer: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+    env["CONTACTS_DATABASE_URL"] = db
+    if customer:
+        env["CONTACTS_CUSTOMER_ID"] = customer
+    result = subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_import_json_then_lookup(db: str, tmp_path: Path) -> None:
+    rejects = tmp_path / "rejects.csv"
+    result = run("import", str(EXAMPLE), "--json", "--rejects", str(rejects), db=db, check=True)
+    summary = json.loads(result.stdout)
+    for key in ("read", "inserted", "updated", "unchanged", "rejected", "seconds"):
+        assert key in summary
+    assert summary["read"] == 400 and summary["inserted"] > 350
+    assert rejects.exists()
+
+    found = run("lookup", "--phone", "+49 1506 1964631", "--json", db=db, check=True)
+    contact = json.loads(found.stdout)
+    assert contact["last_name"] == "Müller" and contact["customer_id"] == str(uuid.UUID(int=0))
+    assert contact["phone_numbers"][0]["number_e164"].startswith("+49")
+    assert set(contact) >= {"id", "first_name", "company", "source", "external_id", "emails", "tags", "tm_create"}
+
+    text = run("lookup", "--email", "MÜLLER@BÜCHER.DE", db=db, check=True)
+    assert "Müller" in text.stdout
+
+
+def test_lookup_miss_is_exit_1_with_an_error_object(db: str) -> None:
+    run("db", "upgrade", db=db, check=True)
+    result = run("lookup", "--phone", "+1 201 555 0199", "--json", db=db)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"]["reason"] == "not_found"
+
+
+def test_tenants_do_not_see_each_other(db: str) -> None:
+    tenant = str(uuid.uuid4())
+    run("import", str(EXAMPLE), "--json", db=db, customer=tenant, check=True)
+    assert run("lookup", "--email", "james.smith1@icloud.com", "--json", db=db).returncode == 1
+    assert run("lookup", "--email", "james.smith1@icloud.com", "--customer", tenant, db=db).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import", "missing.csv"], "not found"),
+        (["import", "examples"], "directory"),
+        (["import", "pyproject.toml"], "column"),
+        (["import", "examples/contacts.csv", "--region", "Atlantis"], "region"),
+        (["import", "examples/contacts.csv", "--customer", "not-a-uuid"], "UUID"),
+        (["lookup"], "exactly one"),
+        (["lookup", "--phone", "12"], "not a valid phone number"),
+        (["lookup", "--email", "nobody@"], "not a valid email"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(db: str, args: list[str], message: str) -> None:
+    result = run(*args, db=db)
+    assert result.returncode not in (0, 1) or args[0] == "lookup"
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message.lower() in lines[0].lower(), result.stderr
+
+
+def test_binary_and_empty_files(db: str, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(bytes(range(256)) * 8)
+    for path in (empty, binary):
+        result = run("import", str(path), "--json", db=db)
+        assert result.returncode == 2
+        assert json.loads(result.stdout)["error"]["message"]
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("lookup", "--email", "a@example.com", db="postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: database error")
+
+
+def test_help_is_fast_and_lists_commands() -> None:
+    result = subprocess.run([*CLI, "--help"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0
+    for command in ("import", "lookup", "db"):
+        assert command in result.stdout
+    modules = subprocess.run(
+        [sys.executable, "-c", "import sys, pipelines.cli; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    ).stdout.split()
+    for heavy in ("dagster", "pandas", "sqlalchemy", "phonenumbers", "rich.console"):
+        assert heavy not in modules, heavy
