@@ -102,6 +102,8 @@ class IngestResult(IngestCounts):
         return data
 
 
+_ANALYZE_MIN_ROWS = 20_000
+
 RejectSink = Callable[[Sequence[Reject]], None]
 ProgressSink = Callable[[IngestCounts], None]
 
@@ -264,6 +266,8 @@ class Ingestor:
         self._customer = options.customer_id.hex
         self._pool: Executor | None = None
         self._started = time.perf_counter()
+        self._written_since_analyze = 0
+        self._analyzed_rows = 0
 
     # -- run bookkeeping -------------------------------------------------------------------------------------
 
@@ -314,7 +318,7 @@ class Ingestor:
         # An import allocates millions of short-lived objects while holding a few batches alive; with the default
         # thresholds the cyclic collector keeps rescanning those batches and costs as much as the writes.
         thresholds = gc.get_threshold()
-        gc.set_threshold(100_000, 50, 100)
+        gc.set_threshold(50_000, 20, 10)
         try:
             return self._run(batches)
         finally:
@@ -339,11 +343,32 @@ class Ingestor:
             while len(in_flight) > depth:
                 self._write(in_flight.popleft())
         self._drain(in_flight)
+        if self._written_since_analyze:
+            self._analyze()
         return self.result()
 
     def _drain(self, in_flight: deque[_Batch]) -> None:
         while in_flight:
             self._write(in_flight.popleft())
+
+    def _analyze(self) -> None:
+        """Refresh planner statistics after bulk writes.
+
+        Without them PostgreSQL plans the per-batch `external_id IN (...)` look-ups for a table it believes empty
+        and scans a whole customer instead of probing the index, which turns a re-import into minutes.
+        """
+        self._written_since_analyze = 0
+        if self.engine.dialect.name != "postgresql":
+            return  # SQLite's planner assumes selective indexes without statistics, which suits these queries
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE contacts, contact_phone_numbers, contact_emails, contact_tags")
+
+    def _maybe_analyze(self, written: int) -> None:
+        # Statistics go stale as the tables grow during a first import; refresh each time they double.
+        self._written_since_analyze += written
+        if self._written_since_analyze >= max(_ANALYZE_MIN_ROWS, self._analyzed_rows):
+            self._analyzed_rows = self.counts.inserted + self.counts.updated
+            self._analyze()
 
     def _start_pool(self) -> int:
         import multiprocessing
@@ -399,6 +424,8 @@ class Ingestor:
         for reject in rejects:
             self.reject_reasons[reject.reason] = self.reject_reasons.get(reject.reason, 0) + 1
         self.counts.add(counts)
+        if counts.inserted or counts.updated:
+            self._maybe_analyze(counts.inserted + counts.updated)
         if rejects and self.on_rejects is not None:
             self.on_rejects(rejects)
         if self.on_progress is not None:

@@ -42,7 +42,7 @@ _PHONE_TYPES = {**{t: t.value for t in PhoneType}, **{t.value: t.value for t in 
 _EMAIL_TYPES = {**{t: t.value for t in EmailType}, **{t.value: t.value for t in EmailType}}
 MAX_EXTERNAL_ID = 255
 MAX_TAG = 255
-_CACHE_SIZE = 1 << 18
+_CACHE_SIZE = 1 << 15
 
 # Characters that only format a number; a value made of digits and these normalizes the same whatever the layout.
 _FORMATTING_ONLY = re.compile(r"\+?[\d\s().\-/]+")
@@ -141,19 +141,20 @@ def _cache_domain_validation() -> None:
     if original is None or getattr(original, "_contact_sync_cached", False):
         return
 
-    @lru_cache(maxsize=1 << 16)
-    def check(domain: str, test_environment: bool, globally_deliverable: bool) -> tuple[Any, Exception | None]:
+    @lru_cache(maxsize=_CACHE_SIZE)
+    def check(domain: str, test_environment: bool, globally_deliverable: bool) -> tuple[Any, tuple[Any, ...] | None]:
         try:
             return original(domain, test_environment=test_environment, globally_deliverable=globally_deliverable), None
         except email_validator.EmailSyntaxError as error:
-            return None, error
+            # Keep the message only: the exception's traceback would pin every frame (and batch) above it.
+            return None, error.args
 
     def validate_email_domain_name(
         domain: str, test_environment: bool = False, globally_deliverable: bool = True
     ) -> Any:
-        info, error = check(domain, test_environment, globally_deliverable)
-        if error is not None:
-            raise type(error)(*error.args)
+        info, error_args = check(domain, test_environment, globally_deliverable)
+        if error_args is not None:
+            raise email_validator.EmailSyntaxError(*error_args)
         return dict(info)
 
     validate_email_domain_name._contact_sync_cached = True  # type: ignore[attr-defined]

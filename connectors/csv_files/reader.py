@@ -11,9 +11,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import gc
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from itertools import compress
 from operator import itemgetter
 from pathlib import Path
@@ -103,10 +104,11 @@ class CsvSource:
             self._last_position = self._file.raw.tell()
         return self._last_position
 
-    def batches(self, size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[SourceContact | Reject]]:
+    def batches(self, size: int = DEFAULT_BATCH_SIZE) -> Generator[list[SourceContact | Reject], None, None]:
         """The records after the header, `size` at a time, in file order.
 
         A row that cannot be a record (more cells than the header, NUL bytes) comes as a `Reject` in its place.
+        One pass at a time: two unfinished passes would share the file position. `close()` ends a pass early.
         """
         if size < 1:
             raise ValueError("batch size must be at least 1")
@@ -317,11 +319,17 @@ def _build_batches(
 
     batch: list[SourceContact | Reject] = []
     line = reader.line_num + 1
+    paused = False
     try:
+        paused = _pause_gc()
         for row in reader:
             if len(batch) >= size:
+                if paused:
+                    gc.enable()
+                    paused = False
                 yield batch
                 batch = []
+                paused = _pause_gc()
             count = len(row)
             if count == ncols:
                 cells = list(map(strip, row))
@@ -329,11 +337,13 @@ def _build_batches(
             elif count < ncols:
                 cells = list(map(strip, row))
                 cells.extend(padding[count:])
-            else:
-                if any(map(strip, row)):
-                    batch.append(_malformed_reject(line, row, keys, id_index, delimiter))
+            elif any(map(strip, row[ncols:])):
+                batch.append(_malformed_reject(line, row, keys, id_index, delimiter))
                 line = reader.line_num + 1
                 continue
+            else:  # surplus cells are all empty (trailing delimiters, common in spreadsheet exports)
+                cells = list(map(strip, row[:ncols]))
+                cells.append("")
             if not any(cells):
                 line = reader.line_num + 1
                 continue  # a blank line, or one made only of delimiters
@@ -425,8 +435,24 @@ def _build_batches(
             line = reader.line_num + 1
     except (csv.Error, UnicodeDecodeError) as error:
         raise rows.failed(error, line) from None
+    finally:
+        if paused:
+            gc.enable()
     if batch:
         yield batch
+
+
+def _pause_gc() -> bool:
+    """Pause the cyclic garbage collector while one batch is built; True if it was running (and must be resumed).
+
+    Building a batch allocates several containers per record and none of them form cycles, so the collector
+    only re-traverses live objects: measured at about a third of the loop's time. It is paused only inside the
+    loop's own code, never across a `yield`, so the caller's code always runs with the collector as it set it.
+    """
+    if gc.isenabled():
+        gc.disable()
+        return True
+    return False
 
 
 _Setter = tuple[int, Any, bool, int, str]
@@ -446,6 +472,11 @@ def _value_setters(columns: list[ValueColumn], sentinel: int) -> tuple[_Setter, 
 
 
 def _simple_setters(columns: list[ValueColumn]) -> tuple[tuple[int, Any, bool], ...] | None:
+    """(index, type, primary) per column when every column has a fixed type and no splitting, else None.
+
+    A plain loop over these beats an all-C `filter`/`map` pipeline here: building each tuple through
+    `partial(tuple.__new__, ...)` costs more than the loop saves.
+    """
     if any(column.type is None or column.split for column in columns):
         return None
     return tuple((column.index, column.type, column.primary) for column in columns)

@@ -64,6 +64,14 @@ def test_more_cells_than_the_header_is_a_reject(write_csv: Writer) -> None:
     assert records[2].row_number == 4
 
 
+def test_trailing_empty_cells_beyond_the_header_are_not_an_error(write_csv: Writer) -> None:
+    _, records = read_all(write_csv("first_name,last_name\nAna,Silva,,\nBo,Li, ,\t\n"))
+    assert [(c.first_name, c.last_name, c.raw) for c in contacts(records)] == [
+        ("Ana", "Silva", {"first_name": "Ana", "last_name": "Silva"}),
+        ("Bo", "Li", {"first_name": "Bo", "last_name": "Li"}),
+    ]
+
+
 def test_nul_bytes_inside_a_text_file_reject_only_their_row(write_csv: Writer) -> None:
     good = "".join(f"{i},Name{i},Person\n" for i in range(30))
     data = b"external_id,first_name,last_name\n" + good.encode() + b"99,Bad\x00Name,X\n100,Last,Row\n"
@@ -210,3 +218,38 @@ def test_the_file_is_closed_after_an_error(write_csv: Writer) -> None:
     for _ in range(3):
         with pytest.raises(CsvImportError):
             open_csv(path)
+
+
+def test_garbage_collector_state_is_the_callers_between_batches(write_csv: Writer) -> None:
+    import gc
+
+    path = write_csv("first_name\n" + "".join(f"n{i}\n" for i in range(7)))
+    assert gc.isenabled()
+    with open_csv(path) as source:
+        seen = []
+        for _ in source.batches(3):
+            seen.append(gc.isenabled())
+        assert seen == [True, True, True]
+        assert gc.isenabled()
+
+        gc.disable()
+        try:
+            for _ in source.batches(3):
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+
+        abandoned = source.batches(3)
+        next(abandoned)
+        abandoned.close()
+        assert gc.isenabled()
+
+
+def test_garbage_collector_is_resumed_after_a_parse_error(write_csv: Writer) -> None:
+    import gc
+
+    path = write_csv('first_name,notes\nAna,"never closed\n' + "x" * 140_000 + "\n")
+    with open_csv(path) as source, pytest.raises(CsvImportError):
+        list(source.batches())
+    assert gc.isenabled()
