@@ -1191,8 +1191,9 @@ def run_our_import(spec: dict[str, Any]) -> dict[str, Any]:
         region=REGION,
         workers=spec.get("workers"),
     )
-    counts = {name: getattr(result, name, None) for name in ("read", "inserted", "updated", "unchanged", "rejected")}
-    counts["import_seconds"] = getattr(result, "seconds", None)
+    names = ("read", "inserted", "updated", "unchanged", "rejected", "values_rejected")
+    counts: dict[str, Any] = {name: getattr(result, name, None) for name in names}
+    counts["import_seconds"] = round(float(getattr(result, "seconds", 0.0)), 2)
     return counts
 
 

@@ -192,10 +192,20 @@ def _unpack_results(
             continue
         out.append(
             NormalizedContact(
-                *result[:7],
+                result[0],
+                result[1],
+                result[2],
+                result[3],
+                result[4],
+                result[5],
+                result[6],
                 [Phone(*p) for p in result[7]],
                 [Email(*e) for e in result[8]],
-                *result[9:14],
+                result[9],
+                result[10],
+                result[11],
+                result[12],
+                result[13],
                 [ValueReject(*v) for v in result[14]],
                 raw,
             )

@@ -38,8 +38,8 @@ NORMALIZATION_VERSION = "1"
 
 DEFAULT_REGION = "US"
 # Accepts members and their plain string values alike; a mapping is much cheaper than an enum call.
-_PHONE_TYPES = {**{t: t.value for t in PhoneType}, **{t.value: t.value for t in PhoneType}}
-_EMAIL_TYPES = {**{t: t.value for t in EmailType}, **{t.value: t.value for t in EmailType}}
+_PHONE_TYPES: dict[str, str] = {t.value: t.value for t in PhoneType}
+_EMAIL_TYPES: dict[str, str] = {t.value: t.value for t in EmailType}
 MAX_EXTERNAL_ID = 255
 MAX_TAG = 255
 _CACHE_SIZE = 1 << 15
@@ -122,7 +122,7 @@ def _parse_phone(key: str, region: str) -> PhoneResult:
         reason = phonenumbers.is_possible_number_with_reason(number)
         detail = _POSSIBILITY_ERRORS.get(reason)
         if detail is None:
-            where = phonenumbers.region_code_for_country_code(number.country_code)
+            where = phonenumbers.region_code_for_country_code(number.country_code or 0)
             detail = f"not a valid number in {where}"
         return PhoneResult(None, error=detail)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
@@ -158,7 +158,7 @@ def _cache_domain_validation() -> None:
         return dict(info)
 
     validate_email_domain_name._contact_sync_cached = True  # type: ignore[attr-defined]
-    module.validate_email_domain_name = validate_email_domain_name
+    setattr(module, "validate_email_domain_name", validate_email_domain_name)  # noqa: B010
 
 
 _cache_domain_validation()

@@ -274,10 +274,11 @@ def _print_contact(contact: dict[str, Any]) -> None:
         lines.append(f"  {contact['job_title']}")
     for phone in contact["phone_numbers"]:
         mark = " (primary)" if phone["is_primary"] else ""
-        lines.append(f"  {phone['type']:<7} {phone['number_e164']}{mark}")
+        extension = f" ext. {phone['extension']}" if phone["extension"] else ""
+        lines.append(f"  phone {phone['type']:<8} {phone['number_e164']}{extension}{mark}")
     for email in contact["emails"]:
         mark = " (primary)" if email["is_primary"] else ""
-        lines.append(f"  {email['type']:<7} {email['address']}{mark}")
+        lines.append(f"  email {email['type']:<8} {email['address']}{mark}")
     if contact["tags"]:
         lines.append(f"  tags: {', '.join(contact['tags'])}")
     lines.append(

@@ -28,7 +28,9 @@ def reconciles(result: object) -> bool:
 def contacts_of(engine: Engine, customer: uuid.UUID) -> list[dict[str, object]]:
     with engine.connect() as conn:
         ids = conn.execute(
-            sa.select(schema.contacts.c.id).where(schema.contacts.c.customer_id == customer).order_by(schema.contacts.c.external_id)
+            sa.select(schema.contacts.c.id)
+            .where(schema.contacts.c.customer_id == customer)
+            .order_by(schema.contacts.c.external_id)
         ).scalars()
         docs = [get_contact(conn, customer, contact_id) for contact_id in ids]
     return [d for d in docs if d is not None]
@@ -44,7 +46,9 @@ def comparable(docs: list[dict[str, object]]) -> list[tuple[object, ...]]:
     return sorted(out, key=repr)
 
 
-def test_example_import_counts_reconcile_and_reimport_is_unchanged(db_url: str, customer: uuid.UUID, tmp_path: Path) -> None:
+def test_example_import_counts_reconcile_and_reimport_is_unchanged(
+    db_url: str, customer: uuid.UUID, tmp_path: Path
+) -> None:
     rejects = tmp_path / "rejects.csv"
     first = import_csv(EXAMPLE, db_url, customer, rejects_path=rejects)
     assert first.read == 400 and reconciles(first)
@@ -78,7 +82,9 @@ def test_example_lookups_find_messy_numbers(db_url: str, customer: uuid.UUID) ->
     engine.dispose()
 
 
-def test_file_without_id_column_does_not_duplicate_on_reimport(db_url: str, customer: uuid.UUID, tmp_path: Path) -> None:
+def test_file_without_id_column_does_not_duplicate_on_reimport(
+    db_url: str, customer: uuid.UUID, tmp_path: Path
+) -> None:
     path = tmp_path / "no_ids.csv"
     path.write_text(
         "Name,E-mail,Phone\n"
@@ -120,7 +126,12 @@ def test_google_and_outlook_exports(db_url: str, customer: uuid.UUID, fixtures_d
         assert contact_id is not None
         doc = get_contact(conn, customer, contact_id)
     assert doc is not None and doc["first_name"] == "Firstname" and doc["company"] == "company"
-    assert [e["address"] for e in doc["emails"]] == ["home@aaa.pl", "work@email.pl", "unknown@email.com", "other@email.com"]
+    assert [e["address"] for e in doc["emails"]] == [
+        "home@aaa.pl",
+        "work@email.pl",
+        "unknown@email.com",
+        "other@email.com",
+    ]
     assert doc["tags"] == ["My Contacts", "Test"]
     engine.dispose()
 
@@ -167,7 +178,9 @@ def test_bad_input_is_refused_with_a_reason(tmp_path: Path) -> None:
         import_csv(EXAMPLE, url, region="XX")
 
 
-def test_large_file_streams_through_several_batches_and_workers(db_url: str, customer: uuid.UUID, tmp_path: Path) -> None:
+def test_large_file_streams_through_several_batches_and_workers(
+    db_url: str, customer: uuid.UUID, tmp_path: Path
+) -> None:
     path = tmp_path / "big.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
