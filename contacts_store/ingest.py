@@ -23,6 +23,7 @@ import json
 import os
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -401,7 +402,11 @@ class Ingestor:
         skipped = [(contact, h) for contact, h in hashed if not contact.deleted and h in known]
         if self._pool is not None and todo:
             packed = [_pack_source(contact, h) for contact, h in todo]
-            future = self._pool.submit(normalize_packed, packed, region)
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when forking a threaded process (a progress bar, Dagster); the workers only
+                # run normalization, which takes no lock another thread could hold.
+                warnings.filterwarnings("ignore", message=".*multi-threaded.*fork", category=DeprecationWarning)
+                future = self._pool.submit(normalize_packed, packed, region)
             return _Batch(items, skipped, future, raws=[contact.raw for contact, _ in todo])
         return _Batch(items, skipped, None, normalize_batch(todo, region))
 
@@ -529,6 +534,7 @@ class _BatchWriter:
         self.updates: dict[str, NormalizedContact] = {}
         self.update_targets: dict[str, _Target] = {}
         self.deletes: set[str] = set()
+        self.targets: dict[str, _Target] = {}
 
     def apply(self, records: list[NormalizedContact], skipped: list[_Skipped], counts: IngestCounts) -> None:
         """Write the batch; `skipped` records are unchanged unless another record of the batch hits their contact."""
@@ -540,7 +546,9 @@ class _BatchWriter:
         if pulled:
             # A duplicate earlier in the batch changes a contact this record was written from: apply both in order.
             extra = normalize_batch([(s.contact, s.raw_hash) for s in pulled], self.options.region)
-            records = sorted(records + [r for r in extra if isinstance(r, NormalizedContact)], key=_source_order)
+            extra_records = [r for r in extra if isinstance(r, NormalizedContact)]
+            self._load_targets(extra_records)
+            records = sorted(records + extra_records, key=_source_order)
         for record in records:
             self._classify(record, counts)
         self._settle_updates(counts)
@@ -562,10 +570,9 @@ class _BatchWriter:
                 .order_by(c.tm_delete.is_not(None), c.tm_delete.desc(), c.tm_create)
             )
             for row in self.conn.execute(query):
-                self.by_external_id.setdefault(
-                    row.external_id,
-                    _Target(row.id.hex, row.content_hash, row.tm_delete is None),
-                )
+                if row.external_id not in self.by_external_id:
+                    target = self._target(row.id.hex, row.content_hash, row.tm_delete is None)
+                    self.by_external_id[row.external_id] = target
         keyless = [r for r in records if not r.external_id and not r.deleted]
         emails = list({r.primary_email for r in keyless if r.primary_email})
         self._load_by_child(
@@ -610,7 +617,15 @@ class _BatchWriter:
                 .order_by(c.tm_create, c.id)
             )
             for row in self.conn.execute(query):
-                into.setdefault(row.key, _Target(row.id.hex, row.content_hash, True))
+                if row.key not in into:
+                    into[row.key] = self._target(row.id.hex, row.content_hash, True)
+
+    def _target(self, contact_id: str, content_hash: str | None, live: bool) -> _Target:
+        """One `_Target` per contact, however many keys lead to it, so the batch's changes to it add up."""
+        target = self.targets.get(contact_id)
+        if target is None:
+            target = self.targets[contact_id] = _Target(contact_id, content_hash, live)
+        return target
 
     def _find(self, record: NormalizedContact) -> _Target | None:
         if record.external_id:

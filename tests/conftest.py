@@ -15,7 +15,8 @@ from contacts_store import schema
 from contacts_store.db import create_engine, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
+# The shared, test-only fixtures live beside the checkout; CONTACTS_FIXTURES_DIR points elsewhere.
+FIXTURES = Path(os.environ.get("CONTACTS_FIXTURES_DIR") or REPO.parent / "shared" / "fixtures")
 PG_ENV = "CONTACTS_TEST_DATABASE_URL"
 PG_SKIP_REASON = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/contact_sync_test)"
 

@@ -257,3 +257,23 @@ def test_overlong_ids_and_tags_are_rejected_not_fatal(engine: Engine, customer: 
     result = run(engine, [person(1, "x" * 300), long_tag], customer)
     assert (result.inserted, result.rejected, result.values_rejected) == (1, 1, 1)
     assert set(result.reject_reasons) == {"invalid_external_id", "invalid_tag"}
+
+
+def test_duplicates_that_cancel_out_in_a_batch_write_nothing(engine: Engine, customer: uuid.UUID) -> None:
+    x = SourceContact(
+        first_name="Xavier", phones=[RawPhone("+1 201 555 0150")], emails=[RawEmail("x@example.com")], row_number=3
+    )
+    run(engine, [x], customer)
+    # Y has no email and matches X's contact by phone; X follows unchanged. Last wins: the store stays as it was.
+    y = SourceContact(first_name="Y", phones=[RawPhone("+1 201 555 0150")], row_number=2)
+    x_again = SourceContact(
+        first_name="Xavier", phones=[RawPhone("+1 201 555 0150")], emails=[RawEmail("x@example.com")], row_number=3
+    )
+    result = run(engine, [y, x_again], customer)
+    assert (result.inserted, result.updated, result.unchanged, result.writes) == (0, 0, 2, 0)
+    assert count_rows(engine, schema.contacts, customer_id=customer) == 1
+    with engine.connect() as conn:
+        found = find_by_phone(conn, customer, "+12015550150")
+        assert found is not None
+        doc = get_contact(conn, customer, found)
+    assert doc is not None and doc["first_name"] == "Xavier"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from connectors.csv_files import ColumnMapping, CsvSource, open_csv
 from contacts_store.records import Reject, SourceContact
+from tests.conftest import FIXTURES
 
-CSV_FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "csv"
+CSV_FIXTURES = FIXTURES / "csv"
 
 Records = list[SourceContact | Reject]
 Writer = Callable[..., Path]
