@@ -284,6 +284,12 @@ class Ingestor:
 
     def __enter__(self) -> Ingestor:
         with self.engine.begin() as conn:
+            c = schema.contacts.c
+            any_contact = sa.select(c.id).where(
+                c.customer_id == self.options.customer_id, c.external_system == self.options.external_system
+            )
+            # A first import has nothing to compare raw fingerprints with: skip those look-ups for the whole run.
+            self._scope_was_empty = conn.execute(any_contact.limit(1)).first() is None
             conn.execute(
                 schema.import_runs.insert().values(
                     id=uuid.UUID(self.run_id),
@@ -396,8 +402,10 @@ class Ingestor:
         contacts = [item for item in items if isinstance(item, SourceContact)]
         region = self.options.region
         hashed = [(contact, source_hash(contact, region)) for contact in contacts]
-        with self.engine.connect() as conn:
-            known = self._known_source_hashes(conn, [h for contact, h in hashed if not contact.deleted])
+        known: dict[str, str] = {}
+        if not self._scope_was_empty:
+            with self.engine.connect() as conn:
+                known = self._known_source_hashes(conn, [h for contact, h in hashed if not contact.deleted])
         todo = [(contact, h) for contact, h in hashed if contact.deleted or h not in known]
         skipped = [(contact, h) for contact, h in hashed if not contact.deleted and h in known]
         if self._pool is not None and todo:
