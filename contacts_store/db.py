@@ -54,6 +54,12 @@ def upgrade(url: str | URL | None = None, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url or configured_database_url()), revision)
+    if revision == "head":
+        engine = create_engine(url or configured_database_url())
+        try:
+            repair_indexes(engine)
+        finally:
+            engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -73,3 +79,14 @@ def ensure_schema(engine: Engine) -> None:
     """Bring the database to the latest schema if it is behind (imports do this so a first run just works)."""
     if current_revision(engine) != head_revision():
         upgrade(engine.url)
+    repair_indexes(engine)
+
+
+def repair_indexes(engine: Engine) -> None:
+    """Create any index of the schema that is missing, e.g. after a first bulk load was killed half-way."""
+    from contacts_store.schema import metadata
+
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)

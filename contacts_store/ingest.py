@@ -68,6 +68,8 @@ class IngestOptions:
     origin: str | None = None
     # None: decide by input size (a pool only once a second batch arrives); 0: normalize in this process.
     workers: int | None = None
+    # Into an empty store, build the random-key secondary indexes after the load (see schema).
+    bulk_load: bool = True
 
 
 @dataclass
@@ -279,6 +281,7 @@ class Ingestor:
         self._started = time.perf_counter()
         self._written_since_analyze = 0
         self._analyzed_rows = 0
+        self._deferred: list[sa.Index] = []
 
     # -- run bookkeeping -------------------------------------------------------------------------------------
 
@@ -290,6 +293,12 @@ class Ingestor:
             )
             # A first import has nothing to compare raw fingerprints with: skip those look-ups for the whole run.
             self._scope_was_empty = conn.execute(any_contact.limit(1)).first() is None
+            if self.options.bulk_load and self._scope_was_empty:
+                store_is_empty = conn.execute(sa.select(c.id).limit(1)).first() is None
+                if store_is_empty:
+                    self._deferred = [schema.index_named(name) for name in schema.BULK_DEFERRED_INDEXES]
+                    for index in self._deferred:
+                        index.drop(conn, checkfirst=True)
             conn.execute(
                 schema.import_runs.insert().values(
                     id=uuid.UUID(self.run_id),
@@ -307,6 +316,7 @@ class Ingestor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._restore_indexes()
         status = "succeeded" if exc is None else "failed"
         with self.engine.begin() as conn:
             conn.execute(
@@ -363,6 +373,18 @@ class Ingestor:
         if self._written_since_analyze:
             self._analyze()
         return self.result()
+
+    def _restore_indexes(self, conn: Connection | None = None) -> None:
+        if not self._deferred:
+            return
+        deferred, self._deferred = self._deferred, []
+        if conn is not None:
+            for index in deferred:
+                index.create(conn, checkfirst=True)
+            return
+        with self.engine.begin() as own:
+            for index in deferred:
+                index.create(own, checkfirst=True)
 
     def _drain(self, in_flight: deque[_Batch]) -> None:
         while in_flight:
@@ -440,6 +462,9 @@ class Ingestor:
         with self.engine.begin() as conn:
             results, skipped = self._results(conn, batch)
             normalized = self._collect(results, rejects, counts)
+            if self._deferred and any(not record.external_id for record in normalized):
+                # Records without an id are matched by email and phone: those look-ups need their indexes now.
+                self._restore_indexes(conn)
             writer = Writer(conn)
             _BatchWriter(conn, writer, self.options, self._customer).apply(normalized, skipped, counts)
             self._store_rejects(writer, rejects)

@@ -277,3 +277,69 @@ def test_duplicates_that_cancel_out_in_a_batch_write_nothing(engine: Engine, cus
         assert found is not None
         doc = get_contact(conn, customer, found)
     assert doc is not None and doc["first_name"] == "Xavier"
+
+
+def index_names(engine: Engine) -> set[str]:
+    inspector = sa.inspect(engine)
+    return {
+        index["name"]
+        for table in schema.metadata.sorted_tables
+        for index in inspector.get_indexes(table.name)
+        if index["name"]
+    }
+
+
+def test_first_load_builds_random_key_indexes_at_the_end(
+    engine: Engine, customer: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contacts_store import ingest as ingest_module
+
+    seen: list[set[str]] = []
+    real_write = ingest_module.Ingestor._write
+
+    def spying_write(self: ingest_module.Ingestor, batch: object) -> None:
+        seen.append(index_names(engine))
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module.Ingestor, "_write", spying_write)
+    result = run(engine, [person(i, f"id-{i}") for i in range(30)], customer, batch=10)
+    assert result.inserted == 30
+    assert all(not set(schema.BULK_DEFERRED_INDEXES) & names for names in seen)
+    assert set(schema.BULK_DEFERRED_INDEXES) <= index_names(engine)
+    # The second import finds a non-empty store and keeps every index throughout.
+    seen.clear()
+    run(engine, [person(i, f"id-{i}") for i in range(30, 40)], customer, batch=10)
+    assert all(set(schema.BULK_DEFERRED_INDEXES) <= names for names in seen)
+
+
+def test_first_load_restores_indexes_for_records_without_id_and_on_failure(engine: Engine, customer: uuid.UUID) -> None:
+    records: list[SourceContact | Reject] = [
+        person(1, "a"),
+        person(2, email="keyless@example.com"),
+        person(3, email="KEYLESS@example.com"),
+    ]
+    result = run(engine, records, customer, batch=1)
+    assert (result.inserted, result.updated) == (2, 1)
+    assert set(schema.BULK_DEFERRED_INDEXES) <= index_names(engine)
+
+    def failing() -> Iterator[list[SourceContact | Reject]]:
+        yield [person(9, "z")]
+        raise Boom("source failed")
+
+    other = uuid.uuid4()
+    with engine.begin() as conn:
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(table.delete())
+    with pytest.raises(Boom):
+        ingest(engine, failing(), IngestOptions(customer_id=other, external_system="csv"))
+    assert set(schema.BULK_DEFERRED_INDEXES) <= index_names(engine)
+
+
+def test_missing_indexes_are_repaired(engine: Engine) -> None:
+    from contacts_store.db import repair_indexes
+
+    with engine.begin() as conn:
+        schema.index_named("ix_contact_emails_lookup").drop(conn)
+    assert "ix_contact_emails_lookup" not in index_names(engine)
+    repair_indexes(engine)
+    assert "ix_contact_emails_lookup" in index_names(engine)
