@@ -248,10 +248,11 @@ class _Batch:
     items: list[Item]
     # Records skipped as unchanged by their raw fingerprint when the batch was prepared; re-checked at write time
     # because an earlier batch still in flight may have changed the same contact since.
-    skipped: list[tuple[SourceContact, str]]
+    skipped: list[_Skipped]
     future: Future[list[Packed | Reject]] | None
     done: list[NormalizedContact | Reject] | None = None
     raws: list[dict[str, str] | None] | None = None
+    epoch: int = 0  # the run's count of batches that had written contacts when this one was prepared
 
     def results(self) -> list[NormalizedContact | Reject]:
         if self.future is not None:
@@ -282,6 +283,7 @@ class Ingestor:
         self._written_since_analyze = 0
         self._analyzed_rows = 0
         self._deferred: list[sa.Index] = []
+        self._epoch = 0
 
     # -- run bookkeeping -------------------------------------------------------------------------------------
 
@@ -429,7 +431,7 @@ class Ingestor:
             with self.engine.connect() as conn:
                 known = self._known_source_hashes(conn, [h for contact, h in hashed if not contact.deleted])
         todo = [(contact, h) for contact, h in hashed if contact.deleted or h not in known]
-        skipped = [(contact, h) for contact, h in hashed if not contact.deleted and h in known]
+        skipped = [_Skipped(contact, h, known[h]) for contact, h in hashed if not contact.deleted and h in known]
         if self._pool is not None and todo:
             packed = [_pack_source(contact, h) for contact, h in todo]
             with warnings.catch_warnings():
@@ -437,8 +439,8 @@ class Ingestor:
                 # run normalization, which takes no lock another thread could hold.
                 warnings.filterwarnings("ignore", message=".*multi-threaded.*fork", category=DeprecationWarning)
                 future = self._pool.submit(normalize_packed, packed, region)
-            return _Batch(items, skipped, future, raws=[contact.raw for contact, _ in todo])
-        return _Batch(items, skipped, None, normalize_batch(todo, region))
+            return _Batch(items, skipped, future, raws=[contact.raw for contact, _ in todo], epoch=self._epoch)
+        return _Batch(items, skipped, None, normalize_batch(todo, region), epoch=self._epoch)
 
     def _known_source_hashes(self, conn: Connection, hashes: list[str]) -> dict[str, str]:
         """Raw fingerprints that live contacts were last written from, with those contacts' ids."""
@@ -472,6 +474,8 @@ class Ingestor:
         for reject in rejects:
             self.reject_reasons[reject.reason] = self.reject_reasons.get(reject.reason, 0) + 1
         self.counts.add(counts)
+        if counts.inserted or counts.updated or counts.deleted:
+            self._epoch += 1
         if counts.inserted or counts.updated:
             self._maybe_analyze(counts.inserted + counts.updated)
         if rejects and self.on_rejects is not None:
@@ -482,11 +486,12 @@ class Ingestor:
     def _results(self, conn: Connection, batch: _Batch) -> tuple[list[NormalizedContact | Reject], list[_Skipped]]:
         """The batch's normalized records, plus any skipped one whose contact an earlier batch has changed since."""
         results = batch.results()
-        if not batch.skipped:
-            return results, []
-        still = self._known_source_hashes(conn, [h for _, h in batch.skipped])
-        stale = [(contact, h) for contact, h in batch.skipped if h not in still]
-        skipped = [_Skipped(contact, h, still[h]) for contact, h in batch.skipped if h in still]
+        if not batch.skipped or batch.epoch == self._epoch:
+            # Nothing was written since the fingerprints were looked up (a re-import of an unchanged file).
+            return results, batch.skipped
+        still = self._known_source_hashes(conn, [s.raw_hash for s in batch.skipped])
+        stale = [(s.contact, s.raw_hash) for s in batch.skipped if s.raw_hash not in still]
+        skipped = [s._replace(contact_id=still[s.raw_hash]) for s in batch.skipped if s.raw_hash in still]
         if stale:
             # Keep source order, since a later record with the same key wins.
             results = sorted(results + normalize_batch(stale, self.options.region), key=_source_order)
