@@ -13,7 +13,7 @@ import importlib
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import email_validator
 import phonenumbers
@@ -244,56 +244,55 @@ def content_hash(contact: NormalizedContact) -> str:
     return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
 
 
+_Value = TypeVar("_Value", Phone, Email)
+
+
+class _Unique(Generic[_Value]):
+    """Values in first-seen order without duplicates; the first one the source marks primary (else the first
+    value) becomes the primary one."""
+
+    def __init__(self) -> None:
+        self.items: list[_Value] = []
+        self.seen: dict[str, int] = {}
+        self.primary: int | None = None
+
+    def add(self, key: str, item: _Value, primary: bool) -> None:
+        index = self.seen.get(key)
+        if index is None:
+            index = self.seen[key] = len(self.items)
+            self.items.append(item)
+        if primary and self.primary is None:
+            self.primary = index
+
+    def finish(self) -> list[_Value]:
+        if self.items:
+            index = self.primary or 0
+            self.items[index] = self.items[index]._replace(is_primary=True)
+        return self.items
+
+
 def _normalize_phones(raw: Iterable[RawPhone], region: str, rejects: list[ValueReject]) -> list[Phone]:
-    phones: list[Phone] = []
-    seen: dict[str, int] = {}
-    primary_index: int | None = None
+    phones: _Unique[Phone] = _Unique()
     for value, type_, primary in raw:
-        if not value:
-            continue
-        for part in split_values(value, allow_commas=True):
+        for part in split_values(value, allow_commas=True) if value else ():
             result = normalize_phone(part, region)
             if result.e164 is None:
                 rejects.append(ValueReject("phone", part, f"invalid phone: {result.error}"))
-                continue
-            if result.e164 in seen:
-                if primary and primary_index is None:
-                    primary_index = seen[result.e164]
-                continue
-            seen[result.e164] = len(phones)
-            if primary and primary_index is None:
-                primary_index = len(phones)
-            phones.append(Phone(part, result.e164, _PHONE_TYPES[type_], False, result.extension))
-    if phones:
-        index = primary_index or 0
-        phones[index] = phones[index]._replace(is_primary=True)
-    return phones
+            else:
+                phones.add(result.e164, Phone(part, result.e164, _PHONE_TYPES[type_], False, result.extension), primary)
+    return phones.finish()
 
 
 def _normalize_emails(raw: Iterable[RawEmail], rejects: list[ValueReject]) -> list[Email]:
-    emails: list[Email] = []
-    seen: dict[str, int] = {}
-    primary_index: int | None = None
+    emails: _Unique[Email] = _Unique()
     for value, type_, primary in raw:
-        if not value:
-            continue
-        for part in split_values(value, allow_commas=value.count("@") > 1):
+        for part in split_values(value, allow_commas=value.count("@") > 1) if value else ():
             result = normalize_email(part)
             if result.address is None:
                 rejects.append(ValueReject("email", part, f"invalid email: {result.error}"))
-                continue
-            if result.address in seen:
-                if primary and primary_index is None:
-                    primary_index = seen[result.address]
-                continue
-            seen[result.address] = len(emails)
-            if primary and primary_index is None:
-                primary_index = len(emails)
-            emails.append(Email(result.address, _EMAIL_TYPES[type_], False))
-    if emails:
-        index = primary_index or 0
-        emails[index] = emails[index]._replace(is_primary=True)
-    return emails
+            else:
+                emails.add(result.address, Email(result.address, _EMAIL_TYPES[type_], False), primary)
+    return emails.finish()
 
 
 def normalize_tags(tags: Iterable[str], rejects: list[ValueReject] | None = None) -> list[str]:
