@@ -245,19 +245,7 @@ class BatchWriter:
                 "notes = ?, source_hash = ?, content_hash = ?, rejected_values = ?, tm_update = ?, tm_delete = NULL "
                 "WHERE id = ?",
                 [
-                    (
-                        r.first_name,
-                        r.last_name,
-                        r.display_name,
-                        r.company,
-                        r.job_title,
-                        r.notes,
-                        r.source_hash,
-                        r.content_hash,
-                        len(r.value_rejects),
-                        now,
-                        contact_id,
-                    )
+                    (*_named_fields(r), r.source_hash, r.content_hash, len(r.value_rejects), now, contact_id)
                     for contact_id, r in self.updates.items()
                 ],
             )
@@ -268,12 +256,7 @@ class BatchWriter:
                 (
                     contact_id,
                     self.customer,
-                    r.first_name,
-                    r.last_name,
-                    r.display_name,
-                    r.company,
-                    r.job_title,
-                    r.notes,
+                    *_named_fields(r),
                     opts.source.value,
                     opts.external_system,
                     r.external_id,
@@ -326,6 +309,18 @@ class BatchWriter:
         self.writer.insert("contact_phone_numbers", PHONE_COLUMNS, phones)
         self.writer.insert("contact_emails", EMAIL_COLUMNS, emails)
         self.writer.insert("contact_tags", TAG_COLUMNS, tags)
+
+
+def _named_fields(record: NormalizedContact) -> tuple[str | None, ...]:
+    """The contact's own columns, in the order CONTACT_COLUMNS and the UPDATE statement list them."""
+    return (
+        record.first_name,
+        record.last_name,
+        record.display_name,
+        record.company,
+        record.job_title,
+        record.notes,
+    )
 
 
 CONTACT_COLUMNS = (
