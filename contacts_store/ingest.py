@@ -235,13 +235,16 @@ class Ingestor:
     def _prepare(self, items: list[Item]) -> _Batch:
         contacts = [item for item in items if isinstance(item, SourceContact)]
         region = self.options.region
-        hashed = [(contact, source_hash(contact, region)) for contact in contacts]
-        known: dict[str, str] = {}
-        if not self._scope_was_empty:
+        if self._scope_was_empty:
+            # Nothing to compare with: the workers compute each fingerprint along with the normalization.
+            todo: list[tuple[SourceContact, str]] = [(contact, "") for contact in contacts]
+            skipped: list[Skipped] = []
+        else:
+            hashed = [(contact, source_hash(contact, region)) for contact in contacts]
             with self.engine.connect() as conn:
                 known = self._known_source_hashes(conn, [h for contact, h in hashed if not contact.deleted])
-        todo = [(contact, h) for contact, h in hashed if contact.deleted or h not in known]
-        skipped = [Skipped(contact, h, known[h]) for contact, h in hashed if not contact.deleted and h in known]
+            todo = [(contact, h) for contact, h in hashed if contact.deleted or h not in known]
+            skipped = [Skipped(contact, h, known[h]) for contact, h in hashed if not contact.deleted and h in known]
         if self._pool is not None and todo:
             packed = [pack_source(contact, h) for contact, h in todo]
             with warnings.catch_warnings():
