@@ -177,6 +177,45 @@ _ALIASES: list[tuple[Role, tuple[str, ...]]] = [
         ),
     ),
     (_email(EmailType.OTHER, split=Split.LIST), ("Additional email addresses",)),
+    # Outlook writes its export headers in the user's language; the common German, French, Spanish and Dutch ones.
+    (Role("first_name"), ("Vorname", "Prénom", "Nombre", "Voornaam")),
+    (Role("last_name"), ("Nachname", "Nom", "Apellidos", "Achternaam")),
+    (Role("display_name"), ("Anzeigename", "Nom complet")),
+    (Role("company"), ("Firma", "Société", "Organización", "Bedrijf")),
+    (Role("job_title"), ("Position", "Fonction", "Puesto", "Functie")),
+    (Role("notes"), ("Notizen", "Notas", "Notities")),
+    (Role("tags", split=Split.LIST), ("Kategorien", "Catégories", "Categorías", "Categorieën")),
+    (
+        _phone(PhoneType.WORK),
+        (
+            "Telefon geschäftlich",
+            "Telefon geschäftlich 2",
+            "Téléphone bureau",
+            "Téléphone bureau 2",
+            "Teléfono del trabajo",
+            "Telefoon op werk",
+        ),
+    ),
+    (_phone(PhoneType.MOBILE), ("Mobiltelefon", "Téléphone mobile", "Teléfono móvil", "Mobiele telefoon")),
+    (
+        _phone(PhoneType.HOME),
+        ("Telefon privat", "Telefon privat 2", "Téléphone domicile", "Teléfono particular", "Telefoon thuis"),
+    ),
+    (_phone(PhoneType.FAX), ("Fax geschäftlich", "Fax privat", "Télécopie bureau", "Fax del trabajo", "Fax op werk")),
+    (_phone(PhoneType.OTHER), ("Weiteres Telefon", "Autre téléphone", "Otro teléfono", "Andere telefoon")),
+    (_phone(PhoneType.OTHER, primary=True), ("Haupttelefon", "Téléphone principal", "Teléfono principal")),
+    (
+        _email(EmailType.OTHER),
+        (
+            "E-Mail-Adresse",
+            "E-Mail 2: Adresse",
+            "E-Mail 3: Adresse",
+            "Adresse de messagerie",
+            "Adresse de messagerie 2",
+            "Dirección de correo electrónico",
+            "E-mailadres",
+        ),
+    ),
 ]
 
 

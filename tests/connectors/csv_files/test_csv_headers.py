@@ -159,3 +159,30 @@ def test_split_tags(cell: str, tags: list[str]) -> None:
 
 def test_raw_keys_are_unique() -> None:
     assert raw_keys(["Name", "", "Name", "Phone", "Name"]) == ["Name", "column 2", "Name (2)", "Phone", "Name (3)"]
+
+
+@pytest.mark.parametrize(
+    ("header", "label"),
+    [
+        ("Vorname", "first_name"),
+        ("Nachname", "last_name"),
+        ("Firma", "company"),
+        ("Telefon geschäftlich", "phone:work"),
+        ("Mobiltelefon", "phone:mobile"),
+        ("E-Mail-Adresse", "email:other"),
+        ("E-Mail 2: Adresse", "email:other"),
+        ("Kategorien", "tags"),
+        ("Prénom", "first_name"),
+        ("Nom", "last_name"),
+        ("Téléphone mobile", "phone:mobile"),
+        ("Adresse de messagerie", "email:other"),
+        ("Teléfono del trabajo", "phone:work"),
+        ("Dirección de correo electrónico", "email:other"),
+        ("Mobiele telefoon", "phone:mobile"),
+        ("E-mailadres", "email:other"),
+        ("Haupttelefon", "phone:other"),
+        ("E-Mail: Angezeigter Name", None),
+    ],
+)
+def test_localized_outlook_headers(header: str, label: str | None) -> None:
+    assert _label(header) == label

@@ -190,12 +190,12 @@ def test_header_only_file_has_no_records(write_csv: Writer) -> None:
 
 
 def test_unknown_columns_are_refused_with_examples(write_csv: Writer) -> None:
-    path = write_csv("Kundennummer,Vorname,Nachname,Strasse,Ort,PLZ,Land\n1,Ana,Silva,X,Y,Z,DE\n")
+    path = write_csv("Kundennummer,Geburtstag,Abteilung,Strasse,Ort,PLZ,Land\n1,1990-01-01,IT,X,Y,Z,DE\n")
     with pytest.raises(CsvImportError) as error:
         open_csv(path)
     message = str(error.value)
     assert "none of the columns is a contact field we know" in message
-    assert "'Kundennummer', 'Vorname', 'Nachname', 'Strasse', 'Ort' and 2 more" in message
+    assert "'Kundennummer', 'Geburtstag', 'Abteilung', 'Strasse', 'Ort' and 2 more" in message
     assert "mapping file" in message
     assert "\n" not in message
 
