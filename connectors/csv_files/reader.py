@@ -14,8 +14,8 @@ import csv
 import gc
 import io
 import os
-from collections.abc import Generator, Iterator
-from itertools import compress
+from collections.abc import Callable, Generator, Iterator
+from itertools import compress, islice
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
@@ -119,7 +119,24 @@ class CsvSource:
                 if line >= self.header_line:
                     break
             rows = _RowSource(reader, name)
-            yield from _build_batches(rows, self._plan, self.columns, self.delimiter, self._detected, size)
+            yield from _build_batches(
+                rows, self._plan, self.columns, self.delimiter, self._detected, size, self._quote_left_open
+            )
+
+    def _quote_left_open(self, start_line: int) -> bool:
+        """Whether the record starting at `start_line` runs to the end of the file inside an unclosed quote.
+
+        The lenient parser would silently make everything after such a quote one value of the last record; this
+        re-reads that record strictly. It runs only when the last record holds a line break, which is rare.
+        """
+        with self.path.open("rb") as file, _TextStream(file, self._detected) as text:
+            tail = islice(text, start_line - 1, None)
+            try:
+                for _ in csv.reader(tail, delimiter=self.delimiter, quotechar='"', doublequote=True, strict=True):
+                    pass
+            except csv.Error as error:
+                return "unexpected end of data" in str(error)
+        return False
 
 
 def open_csv(path: Path, mapping: ColumnMapping | None = None) -> CsvSource:
@@ -286,6 +303,7 @@ def _build_batches(
     delimiter: str,
     detected: DetectedEncoding,
     size: int,
+    quote_left_open: Callable[[int], bool],
 ) -> Iterator[list[SourceContact | Reject]]:
     """The hot loop. Everything it needs is bound to locals; per-column work is index lookups in a list.
 
@@ -319,10 +337,13 @@ def _build_batches(
 
     batch: list[SourceContact | Reject] = []
     line = reader.line_num + 1
+    start = line
+    row: list[str] = []
     paused = False
     try:
         paused = _pause_gc()
         for row in reader:
+            start = line
             if len(batch) >= size:
                 if paused:
                     gc.enable()
@@ -438,6 +459,16 @@ def _build_batches(
     finally:
         if paused:
             gc.enable()
+    if batch and any("\n" in cell or "\r" in cell for cell in row) and quote_left_open(start):
+        last = batch[-1]
+        if last.row_number == start:
+            batch[-1] = Reject(
+                reason=MALFORMED_ROW,
+                message=f"a quote opened on line {start} is never closed: the rest of the file would be one value",
+                row_number=start,
+                external_id=last.external_id,
+                raw=last.raw,
+            )
     if batch:
         yield batch
 

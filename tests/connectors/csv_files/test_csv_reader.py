@@ -253,3 +253,23 @@ def test_garbage_collector_is_resumed_after_a_parse_error(write_csv: Writer) -> 
     with open_csv(path) as source, pytest.raises(CsvImportError):
         list(source.batches())
     assert gc.isenabled()
+
+
+def test_a_quote_never_closed_rejects_the_last_record_instead_of_swallowing_the_rest(write_csv: Writer) -> None:
+    path = write_csv('first_name,notes\nAnn,"unclosed\nBob,hi\nCy,there\n')
+    _, records = read_all(path)
+    assert len(records) == 1
+    reject = records[0]
+    assert isinstance(reject, Reject)
+    assert reject.reason == "malformed_row" and reject.row_number == 2
+    assert "never closed" in reject.message
+    assert reject.raw is not None and "Bob,hi" in reject.raw["notes"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_closed_multi_line_last_record_is_kept(write_csv: Writer, newline: str) -> None:
+    path = write_csv(f'first_name,notes{newline}Ann,x{newline}Bob,"two{newline}lines"{newline}')
+    _, records = read_all(path)
+    assert [r.first_name for r in records if isinstance(r, SourceContact)] == ["Ann", "Bob"]
+    last = records[-1]
+    assert isinstance(last, SourceContact) and last.notes == f"two{newline}lines" and last.row_number == 3
