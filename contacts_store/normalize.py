@@ -48,6 +48,10 @@ _CACHE_SIZE = 1 << 15
 _FORMATTING_ONLY = re.compile(r"\+?[\d\s().\-/]+")
 _NON_DIGITS = re.compile(r"\D")
 _SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?[eE]\+?\d+")
+_TRAILING_LABEL = re.compile(r"(.*\d)[\s,;:\-]*(?:\([^\d()]*\)|[^\W\d_][^\d]*)")
+# Separators people put between two numbers in one cell; tried only when the whole cell is not one number, since
+# "030 / 901820" is a single German number.
+_NUMBER_SEPARATORS = re.compile(r"\s+(?:/|or|oder|ou|o)\s+|\s*\|\s*", re.IGNORECASE)
 _MULTI_SEPARATORS = re.compile(r"\s*(?:[;\n\r]|\s:::\s)\s*")
 _INTERNATIONAL_PREFIXES = ("00", "011")
 
@@ -104,10 +108,18 @@ def _normalize_phone_key(key: str, region: str) -> PhoneResult:
             error="looks like a spreadsheet number in scientific notation (digits were lost)",
         )
     result = _parse_phone(key, region)
-    if result.e164 is None and key.startswith(_INTERNATIONAL_PREFIXES):
+    if result.e164 is not None:
+        return result
+    if key.startswith(_INTERNATIONAL_PREFIXES):
         # "00 44 20 7946 0958" is international in most of the world even when the default region dials 011.
         prefix = "011" if key.startswith("011") else "00"
         retry = _parse_phone("+" + key[len(prefix) :], region)
+        if retry.e164 is not None:
+            return retry
+    labelled = _TRAILING_LABEL.fullmatch(key)
+    if labelled:
+        # "201-555-0123 (mobile)": phonenumbers would read the label's letters as vanity digits.
+        retry = _normalize_phone_key(labelled.group(1), region)
         if retry.e164 is not None:
             return retry
     return result
@@ -244,6 +256,20 @@ def content_hash(contact: NormalizedContact) -> str:
     return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
 
 
+def _several_numbers(value: str, region: str) -> list[tuple[str, str, str | None]]:
+    """("201-555-0188 or 201-555-0177" → both) when every piece is a valid number, else nothing."""
+    out: list[tuple[str, str, str | None]] = []
+    pieces = [piece.strip() for piece in _NUMBER_SEPARATORS.split(value) if piece.strip()]
+    if len(pieces) < 2:
+        return out
+    for piece in pieces:
+        result = normalize_phone(piece, region)
+        if result.e164 is None:
+            return []
+        out.append((piece, result.e164, result.extension))
+    return out
+
+
 _Value = TypeVar("_Value", Phone, Email)
 
 
@@ -276,10 +302,14 @@ def _normalize_phones(raw: Iterable[RawPhone], region: str, rejects: list[ValueR
     for value, type_, primary in raw:
         for part in split_values(value, allow_commas=True) if value else ():
             result = normalize_phone(part, region)
-            if result.e164 is None:
-                rejects.append(ValueReject("phone", part, f"invalid phone: {result.error}"))
-            else:
+            if result.e164 is not None:
                 phones.add(result.e164, Phone(part, result.e164, _PHONE_TYPES[type_], False, result.extension), primary)
+                continue
+            several = _several_numbers(part, region)
+            for piece, e164, extension in several:
+                phones.add(e164, Phone(piece, e164, _PHONE_TYPES[type_], False, extension), primary)
+            if not several:
+                rejects.append(ValueReject("phone", part, f"invalid phone: {result.error}"))
     return phones.finish()
 
 

@@ -216,3 +216,38 @@ def test_source_hash_ignores_position_but_not_content_or_region() -> None:
     assert source_hash(a, "US") == source_hash(b, "US")
     assert source_hash(a, "US") != source_hash(c, "US")
     assert source_hash(a, "US") != source_hash(a, "CA")
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "e164"),
+    [
+        ("201-555-0123 (mobile)", "US", "+12015550123"),
+        ("201-555-0123 mobile", "US", "+12015550123"),
+        ("+44 20 7946 0958 (UK office)", "US", "+442079460958"),
+        ("tel:+1-201-555-0123", "US", "+12015550123"),
+        ("030 / 901820", "DE", "+4930901820"),
+        ("1-800-FLOWERS", "US", "+18003569377"),
+    ],
+)
+def test_labels_and_layouts_people_write(text: str, region: str, e164: str) -> None:
+    assert normalize_phone(text, region).e164 == e164
+
+
+def test_a_cell_with_two_numbers_gives_both_or_a_reject() -> None:
+    contact = SourceContact(
+        first_name="Two",
+        phones=[
+            RawPhone("(201) 555-0123 / (201) 555-0199", PhoneType.WORK),
+            RawPhone("201-555-0188 or 201-555-0177", PhoneType.MOBILE),
+            RawPhone("201-555-0166 / 12", PhoneType.HOME),
+        ],
+    )
+    result = normalize_contact(contact, "US")
+    assert isinstance(result, NormalizedContact)
+    assert [(p.number, p.number_e164, p.type) for p in result.phones] == [
+        ("(201) 555-0123", "+12015550123", "work"),
+        ("(201) 555-0199", "+12015550199", "work"),
+        ("201-555-0188", "+12015550188", "mobile"),
+        ("201-555-0177", "+12015550177", "mobile"),
+    ]
+    assert [r.value for r in result.value_rejects] == ["201-555-0166 / 12"]
