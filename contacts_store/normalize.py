@@ -52,6 +52,7 @@ _TRAILING_LABEL = re.compile(r"(.*\d)[\s,;:\-]*(?:\([^\d()]*\)|[^\W\d_][^\d]*)")
 # Separators people put between two numbers in one cell; tried only when the whole cell is not one number, since
 # "030 / 901820" is a single German number.
 _NUMBER_SEPARATORS = re.compile(r"\s+(?:/|or|oder|ou|o)\s+|\s*\|\s*", re.IGNORECASE)
+_EMAIL_TRAILING_NOISE = re.compile(r"(?:\s*\([^()@]*\))?[\s.,;:]*$")
 _MULTI_SEPARATORS = re.compile(r"\s*(?:[;\n\r]|\s:::\s)\s*")
 _INTERNATIONAL_PREFIXES = ("00", "011")
 
@@ -177,9 +178,15 @@ _cache_domain_validation()
 
 
 def email_cache_key(value: str) -> str:
+    """The address as people meant it: without `mailto:` (and its `?subject=`), wrapping quotes, a trailing
+    `(label)` or a sentence's final period or comma. None of these can be part of a valid address, so removing
+    them only rescues values that would otherwise be rejected."""
     value = value.strip()
     if value[:7].lower() == "mailto:":
-        value = value[7:].strip()
+        value = value[7:].split("?", 1)[0].strip()
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'" and value.count(value[0]) == 2:
+        value = value[1:-1].strip()
+    value = _EMAIL_TRAILING_NOISE.sub("", value)
     return value.lower() if value.isascii() else value
 
 
