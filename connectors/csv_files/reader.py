@@ -14,6 +14,7 @@ import csv
 import gc
 import io
 import os
+import re
 from collections.abc import Callable, Generator, Iterator
 from itertools import compress, islice
 from operator import itemgetter
@@ -169,19 +170,53 @@ def _open(path: Path, name: str, file: io.BufferedReader, mapping: ColumnMapping
     if os.fstat(file.fileno()).st_size == 0:
         raise CsvImportError(f"{name} is empty")
     detected = detect_encoding(file, name, mapping.encoding if mapping else None)
-    delimiter = mapping.delimiter if mapping and mapping.delimiter else None
-    if delimiter is None:
-        sample, complete = _read_sample(file, detected)
-        delimiter = sniff_delimiter(sample, complete)
+    sample, complete = _read_sample(file, detected)
+    lines = sample.splitlines()
+    declared = _EXCEL_SEPARATOR.fullmatch(lines[0]) if lines else None
+    skip = 1 if declared else 0  # Excel's "sep=;" line names the delimiter and precedes the header
+    forced = mapping.delimiter if mapping and mapping.delimiter else None
+    delimiter = forced or (declared.group(1) if declared else sniff_delimiter("\n".join(lines[skip:]), complete))
 
-    header_line, header = _read_header(file, detected, delimiter, name)
-    columns = [cell.strip() for cell in header]
-    columns[0] = columns[0].lstrip("\ufeff").strip()
-    plan = plan_columns(columns, mapping)
+    header_line, columns, plan = _find_header(file, detected, delimiter, name, mapping, skip)
+    if not plan.maps_anything and not forced and not declared:
+        # Title lines above the header ("Contacts exported 2024-05-01") mislead the sniffer: retry from each of
+        # the next few lines, sniffing again from there.
+        for start in range(skip + 1, min(len(lines), skip + _HEADER_SEARCH_LINES + 1)):
+            if not lines[start].strip():
+                continue
+            candidate = sniff_delimiter("\n".join(lines[start:]), complete)
+            found = _find_header(file, detected, candidate, name, mapping, start)
+            if found[2].maps_anything:
+                delimiter = candidate
+                header_line, columns, plan = found
+                break
     if not plan.maps_anything:
         raise CsvImportError(_nothing_mapped_message(name, columns, header_line))
     file.seek(0)
     return CsvSource(path, file, detected, delimiter, columns, header_line, plan)
+
+
+def _find_header(
+    file: io.BufferedReader,
+    detected: DetectedEncoding,
+    delimiter: str,
+    name: str,
+    mapping: ColumnMapping | None,
+    skip_lines: int,
+) -> tuple[int, list[str], ColumnPlan]:
+    """The header: the first non-blank line, unless it maps nothing and one of the next few lines does (exports
+    that start with a title such as "Contacts exported 2024-05-01")."""
+    first: tuple[int, list[str], ColumnPlan] | None = None
+    for line, row in _header_candidates(file, detected, delimiter, name, skip_lines):
+        columns = [cell.strip() for cell in row]
+        columns[0] = columns[0].lstrip("\ufeff").strip()
+        plan = plan_columns(columns, mapping)
+        if plan.maps_anything:
+            return line, columns, plan
+        first = first or (line, columns, plan)
+    if first is None:
+        raise CsvImportError(f"{name} is empty (no header row)")
+    return first
 
 
 def _read_sample(file: io.BufferedReader, detected: DetectedEncoding) -> tuple[str, bool]:
@@ -195,15 +230,24 @@ def _read_sample(file: io.BufferedReader, detected: DetectedEncoding) -> tuple[s
         return data[: error.start].decode(detected.name, errors="ignore"), False
 
 
-def _read_header(
-    file: io.BufferedReader, detected: DetectedEncoding, delimiter: str, name: str
-) -> tuple[int, list[str]]:
+def _header_candidates(
+    file: io.BufferedReader, detected: DetectedEncoding, delimiter: str, name: str, skip_lines: int
+) -> Iterator[tuple[int, list[str]]]:
+    """The first few non-blank records after `skip_lines` physical lines, with their line numbers."""
+    seen = 0
     with _TextStream(file, detected) as text:
         reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
         for line, row in _numbered_rows(reader, name):
-            if any(cell.strip() for cell in row):
-                return line, row
-    raise CsvImportError(f"{name} is empty (no header row)")
+            if line <= skip_lines or not any(cell.strip() for cell in row):
+                continue
+            yield line, row
+            seen += 1
+            if seen >= _HEADER_SEARCH_LINES:
+                return
+
+
+_EXCEL_SEPARATOR = re.compile(r"\ufeff?\s*sep=(.)\s*", re.IGNORECASE)
+_HEADER_SEARCH_LINES = 5
 
 
 def _nothing_mapped_message(name: str, columns: list[str], header_line: int) -> str:

@@ -273,3 +273,18 @@ def test_a_closed_multi_line_last_record_is_kept(write_csv: Writer, newline: str
     assert [r.first_name for r in records if isinstance(r, SourceContact)] == ["Ann", "Bob"]
     last = records[-1]
     assert isinstance(last, SourceContact) and last.notes == f"two{newline}lines" and last.row_number == 3
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_excel_separator_line_names_the_delimiter(write_csv: Writer, newline: str) -> None:
+    path = write_csv(f"sep=;{newline}first_name;email{newline}Ann;ann@example.com{newline}")
+    source, records = read_all(path)
+    assert source.delimiter == ";" and source.header_line == 2
+    assert [(r.first_name, r.emails[0].value) for r in contacts(records)] == [("Ann", "ann@example.com")]
+
+
+def test_title_lines_above_the_header_are_skipped(write_csv: Writer) -> None:
+    path = write_csv("Contacts exported 2024-05-01\n\nfirst_name;email;phone\nAnn;ann@example.com;+1 201 555 0123\n")
+    source, records = read_all(path)
+    assert (source.header_line, source.delimiter) == (3, ";")
+    assert [(r.first_name, r.row_number) for r in contacts(records)] == [("Ann", 4)]
