@@ -78,8 +78,9 @@ def head_revision() -> str | None:
 def ensure_schema(engine: Engine) -> None:
     """Bring the database to the latest schema if it is behind (imports do this so a first run just works)."""
     if current_revision(engine) != head_revision():
-        upgrade(engine.url)
-    repair_indexes(engine)
+        upgrade(engine.url)  # repairs indexes too
+    else:
+        repair_indexes(engine)
 
 
 def repair_indexes(engine: Engine) -> None:

@@ -17,6 +17,7 @@ Within one input, a later record with the same key updates the earlier one (last
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import json
@@ -190,13 +191,9 @@ class Ingestor:
         if not self._deferred:
             return
         deferred, self._deferred = self._deferred, []
-        if conn is not None:
+        with contextlib.nullcontext(conn) if conn is not None else self.engine.begin() as target:
             for index in deferred:
-                index.create(conn, checkfirst=True)
-            return
-        with self.engine.begin() as own:
-            for index in deferred:
-                index.create(own, checkfirst=True)
+                index.create(target, checkfirst=True)
 
     def _drain(self, in_flight: deque[_Batch]) -> None:
         while in_flight:

@@ -113,16 +113,12 @@ class BatchWriter:
             emails,
             self.by_email,
         )
-        phones = list({r.primary_phone for r in keyless if r.primary_phone and not r.primary_email})
-        phones += [
-            r.primary_phone
-            for r in keyless
-            if r.primary_phone and r.primary_email and r.primary_email not in self.by_email
-        ]
+        # The phone decides only for records whose email matched nothing (or that have none).
+        phones = {r.primary_phone for r in keyless if r.primary_phone and r.primary_email not in self.by_email}
         self._load_by_child(
             schema.contact_phone_numbers,
             schema.contact_phone_numbers.c.number_e164,
-            list(set(phones)),
+            list(phones),
             self.by_phone,
         )
 
