@@ -4,8 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_DB ?= sqlite:///contacts.db
+DAGSTER_PORT ?= 3000
+LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install demo test test-fast lint format bench clean
+.PHONY: install demo dagster test test-fast lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,16 @@ demo: install
 	@echo '$$ contact-sync lookup --email JAMES.SMITH1@icloud.com --json'
 	@CONTACTS_DATABASE_URL=$(DEMO_DB) $(BIN)/contact-sync lookup --email JAMES.SMITH1@icloud.com --json
 
+# The Dagster UI, daemon and code location on the embedded default: the SQLite store ./contacts.db, a local
+# instance in ./.dagster and the drop folder ./imports/incoming (each overridable by its environment variable).
+dagster: install
+	@mkdir -p $(LOCAL_DAGSTER_HOME) imports/incoming
+	@cp deploy/dagster.local.yaml $(LOCAL_DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) \
+	CONTACTS_DATABASE_URL=$${CONTACTS_DATABASE_URL:-sqlite:///$(CURDIR)/contacts.db} \
+	CONTACTS_DROP_DIR=$${CONTACTS_DROP_DIR:-$(CURDIR)/imports/incoming} \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -45,4 +57,4 @@ bench: install
 	$(BIN)/python bench/import_csv.py
 
 clean:
-	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache
+	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache .dagster

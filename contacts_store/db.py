@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from typing import Any
 
@@ -9,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from contacts_store.settings import database_url as configured_database_url
+
+log = logging.getLogger(__name__)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -83,11 +86,21 @@ def ensure_schema(engine: Engine) -> None:
         repair_indexes(engine)
 
 
-def repair_indexes(engine: Engine) -> None:
-    """Create any index of the schema that is missing, e.g. after a first bulk load was killed half-way."""
+def repair_indexes(engine: Engine) -> list[str]:
+    """Create any index of the schema that is missing, e.g. after a first bulk load was killed half-way.
+
+    A unique index that the data already violates cannot be built; it is named in the result and logged rather
+    than raised, so imports keep working and the duplicate-external-id check can say which ids are duplicated.
+    """
     from contacts_store.schema import metadata
 
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
+    unbuildable: list[str] = []
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            try:
+                with engine.begin() as conn:
+                    index.create(conn, checkfirst=True)
+            except sa.exc.IntegrityError:
+                unbuildable.append(str(index.name))
+                log.warning("index %s cannot be built: the data holds duplicates it forbids", index.name)
+    return unbuildable

@@ -107,6 +107,34 @@ def db_upgrade(database_url: DatabaseOption = None) -> None:
     _run(False, action)
 
 
+@db_app.command("prune")
+def db_prune(
+    keep_days: Annotated[int, typer.Option("--keep-days", min=1, help="Keep run history this many days.")] = 90,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete import runs and their rejects older than --keep-days (Dagster does this daily)."""
+
+    def action() -> None:
+        from datetime import timedelta
+
+        from contacts_store.db import create_engine, ensure_schema
+        from contacts_store.retention import prune_run_history
+
+        engine = create_engine(_database_url(database_url))
+        try:
+            ensure_schema(engine)
+            pruned = prune_run_history(engine, timedelta(days=keep_days))
+        finally:
+            engine.dispose()
+        if as_json:
+            print(json.dumps({"runs": pruned.runs, "rejects": pruned.rejects, "keep_days": keep_days}))
+        else:
+            print(f"pruned {pruned.runs} runs and {pruned.rejects} rejects older than {keep_days} days")
+
+    _run(as_json, action)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
+from sqlalchemy.engine import Engine
 
 from connectors.csv_files import CsvImportError, CsvSource, load_mapping, open_csv, write_rejects_report
 from contacts_store.db import create_engine, ensure_schema
@@ -76,8 +77,12 @@ def import_csv(
     rejects_path: Path | None = None,
     workers: int | None = None,
     on_progress: Callable[[CsvSource, IngestCounts], None] | None = None,
+    engine: Engine | None = None,
 ) -> CsvImportResult:
-    """Import one file; raises `CsvImportError` or `ImportOptionError` with a one-line message for bad input."""
+    """Import one file; raises `CsvImportError` or `ImportOptionError` with a one-line message for bad input.
+
+    Pass `engine` to reuse one the caller owns (a Dagster resource); otherwise one is made and disposed here.
+    """
     options = IngestOptions(
         customer_id=customer_id,
         external_system=check_system(system),
@@ -88,7 +93,9 @@ def import_csv(
         workers=workers,
     )
     mapping = load_mapping(mapping_path) if mapping_path is not None else None
-    engine = create_engine(database_url or configured_database_url())
+    own_engine = engine is None
+    if engine is None:
+        engine = create_engine(database_url or configured_database_url())
     try:
         with open_csv(path, mapping) as source:
             ensure_schema(engine)
@@ -108,7 +115,8 @@ def import_csv(
                 rejects_path=str(rejects_path) if rejects_path is not None else None,
             )
     finally:
-        engine.dispose()
+        if own_engine:
+            engine.dispose()
 
 
 __all__ = ["CsvImportError", "CsvImportResult", "ImportOptionError", "import_csv"]

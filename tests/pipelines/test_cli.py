@@ -119,3 +119,11 @@ def test_help_is_fast_and_lists_commands() -> None:
     ).stdout.split()
     for heavy in ("dagster", "pandas", "sqlalchemy", "phonenumbers", "rich.console"):
         assert heavy not in modules, heavy
+
+
+def test_db_prune_keeps_recent_run_history(db: str) -> None:
+    run("import", str(EXAMPLE), db=db, check=True)
+    kept = json.loads(run("db", "prune", "--keep-days", "1", "--json", db=db, check=True).stdout)
+    assert kept == {"runs": 0, "rejects": 0, "keep_days": 1}
+    bad = run("db", "prune", "--keep-days", "0", db=db)
+    assert bad.returncode == 2 and "--keep-days" in bad.stderr

@@ -1,0 +1,28 @@
+"""The Dagster code location: `workspace.yaml` and `dg` load `defs` from here."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from pipelines.csv_assets import csv_contacts, csv_import_job
+from pipelines.maintenance import store_maintenance_job, store_maintenance_schedule
+from pipelines.resources import ContactStoreResource
+from pipelines.sensors import csv_drop_folder_sensor, drop_outcome_sensors
+
+
+def contact_store() -> ContactStoreResource:
+    """The store named by $CONTACTS_DATABASE_URL (resolved in the run, never shown), else the embedded default."""
+    if os.environ.get("CONTACTS_DATABASE_URL"):
+        return ContactStoreResource(database_url=dg.EnvVar("CONTACTS_DATABASE_URL"))
+    return ContactStoreResource()
+
+
+defs = dg.Definitions(
+    assets=[csv_contacts],
+    jobs=[csv_import_job, store_maintenance_job],
+    sensors=[csv_drop_folder_sensor, *drop_outcome_sensors],
+    schedules=[store_maintenance_schedule],
+    resources={"contact_store": contact_store()},
+)
