@@ -7,7 +7,7 @@ DEMO_DB ?= sqlite:///contacts.db
 DAGSTER_PORT ?= 3000
 LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install demo dagster test test-fast lint format bench clean
+.PHONY: install demo dagster test test-fast lint format bench bench-dagster clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,8 @@ demo: install
 dagster: install
 	@mkdir -p $(LOCAL_DAGSTER_HOME) imports/incoming
 	@cp deploy/dagster.local.yaml $(LOCAL_DAGSTER_HOME)/dagster.yaml
+	@# Create the instance's storage first: the webserver and the daemon would otherwise race to create it.
+	@DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) $(BIN)/dagster instance migrate > /dev/null
 	DAGSTER_HOME=$(LOCAL_DAGSTER_HOME) \
 	CONTACTS_DATABASE_URL=$${CONTACTS_DATABASE_URL:-sqlite:///$(CURDIR)/contacts.db} \
 	CONTACTS_DROP_DIR=$${CONTACTS_DROP_DIR:-$(CURDIR)/imports/incoming} \
@@ -55,6 +57,9 @@ format: install
 
 bench: install
 	$(BIN)/python bench/import_csv.py
+
+bench-dagster: install
+	$(BIN)/python bench/dagster_asset.py
 
 clean:
 	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache .dagster

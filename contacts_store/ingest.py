@@ -183,6 +183,8 @@ class Ingestor:
             while len(in_flight) > depth:
                 self._write(in_flight.popleft())
         self._drain(in_flight)
+        # Inside the run, so that its reported duration includes building the indexes a first load deferred.
+        self._restore_indexes()
         if self._written_since_analyze:
             self._analyze()
         return self.result()

@@ -1,11 +1,20 @@
-"""The CSV import asset: the same `import_csv` as `contact-sync import`, launched from the UI or the drop folder."""
+"""The CSV import asset: the same `import_csv` as `contact-sync import`, launched from the UI or the drop folder.
 
+Dagster reads the config and resource annotations at decoration time, so the glue modules do not use
+`from __future__ import annotations`.
+"""
+
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import dagster as dg
 from pydantic import Field
 
+from connectors.csv_files import CsvSource
+from contacts_store.ingest_model import IngestCounts
 from contacts_store.quality import live_contacts, reject_reasons
 from contacts_store.settings import default_customer_id
 from pipelines.checks import CheckInput, QualityThresholds, contact_check_specs, evaluate_checks
@@ -41,7 +50,7 @@ class CsvImportConfig(dg.Config):
 )
 def csv_contacts(
     context: dg.AssetExecutionContext, config: CsvImportConfig, contact_store: ContactStoreResource
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster rejects a subscripted annotation
     customer = _customer(config.customer_id)
     system = _bad_input(check_system, config.system)
     engine = contact_store.engine
@@ -60,6 +69,7 @@ def csv_contacts(
         mapping_path=Path(config.mapping_path) if config.mapping_path else None,
         rejects_path=rejects_path,
         engine=engine,
+        on_progress=_progress_logger(context),
     )
     with engine.connect() as conn:
         live_after = live_contacts(conn, customer, system)
@@ -87,6 +97,23 @@ def csv_contacts(
     return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
+def _progress_logger(
+    context: dg.AssetExecutionContext, every_seconds: float = 15.0
+) -> Callable[[CsvSource, IngestCounts], None]:
+    """Log how far a long import has come, at most every `every_seconds`, for whoever watches the run."""
+    last = time.monotonic()
+
+    def log(source: CsvSource, counts: IngestCounts) -> None:
+        nonlocal last
+        if time.monotonic() - last < every_seconds:
+            return
+        last = time.monotonic()
+        share = source.bytes_read() / source.total_bytes if source.total_bytes else 1.0
+        context.log.info(f"{counts.read:,} records read ({share:.0%} of the file), {counts.rejected:,} rejected")
+
+    return log
+
+
 def _customer(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value) if value.strip() else default_customer_id()
@@ -94,7 +121,11 @@ def _customer(value: str) -> uuid.UUID:
         raise dg.Failure(f"customer_id {value!r} is not a UUID", allow_retries=False) from None
 
 
-def _bad_input(function, *args, **kwargs):  # type: ignore[no-untyped-def]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _bad_input(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call `function`; bad input (a missing file, an unreadable CSV, a bad option) fails without retries."""
     try:
         return function(*args, **kwargs)

@@ -50,12 +50,14 @@ class DroppedFile:
     customer_id: uuid.UUID
     mtime_ns: int
     size: int
+    inode: int = 0
     mapping_path: Path | None = None
 
     @property
     def run_key(self) -> str:
-        """Name and modification time (and size): the same file is imported once, a changed file again."""
-        return f"{self.path}:{self.mtime_ns}:{self.size}"
+        """Name and modification time (and size and inode): the same file is imported once, a changed file
+        again, and so is a file dropped anew under an old name even when its copy kept the old mtime."""
+        return f"{self.path}:{self.mtime_ns}:{self.size}:{self.inode}"
 
     @property
     def rejects_staging_path(self) -> Path:
@@ -101,7 +103,9 @@ def _scan_folder(folder: Path, customer: uuid.UUID, now: float, settle: float, r
         if now - stat.st_mtime < settle:
             result.settling.append(entry)
             continue
-        result.ready.append(DroppedFile(entry, customer, stat.st_mtime_ns, stat.st_size, mapping_for(entry)))
+        result.ready.append(
+            DroppedFile(entry, customer, stat.st_mtime_ns, stat.st_size, stat.st_ino, mapping_for(entry))
+        )
 
 
 def _is_candidate(path: Path) -> bool:

@@ -12,6 +12,8 @@ DROP_FILE_TAG = "contact-sync/drop-file"
 DROP_MTIME_TAG = "contact-sync/drop-mtime-ns"
 DROP_SIZE_TAG = "contact-sync/drop-size"
 DROP_REPORT_TAG = "contact-sync/drop-rejects-report"
+# Set by Dagster on a failed run that its run-retry policy (deploy/dagster.yaml) is about to re-execute.
+WILL_RETRY_TAG = "dagster/will_retry"
 
 
 @dg.sensor(
@@ -58,6 +60,8 @@ def file_away(run: dg.DagsterRun, outcome: str) -> Path | None:
     tags = run.tags
     if DROP_FILE_TAG not in tags:
         return None
+    if outcome == "failed" and tags.get(WILL_RETRY_TAG, "").lower() == "true":
+        return None  # the retry carries the same tags and files the file away when it ends
     return drop_folder.finish(
         Path(tags[DROP_FILE_TAG]),
         int(tags[DROP_MTIME_TAG]),

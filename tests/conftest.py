@@ -43,7 +43,7 @@ def pg_url() -> Iterator[str]:
     yield url
 
 
-def _truncate(engine: Engine) -> None:
+def truncate_store(engine: Engine) -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             names = ", ".join(t.name for t in schema.metadata.sorted_tables)
@@ -62,7 +62,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return url
     url = str(request.getfixturevalue("pg_url"))
     engine = create_engine(url)
-    _truncate(engine)
+    truncate_store(engine)
     engine.dispose()
     return url
 

@@ -1,4 +1,4 @@
-"""The code base stays ruff-clean, ruff-formatted and mypy-clean (strict) on connectors and contacts_store."""
+"""The code base stays ruff-clean, ruff-formatted and mypy-clean (strict) on all three packages."""
 
 from __future__ import annotations
 

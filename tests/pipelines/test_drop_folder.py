@@ -129,3 +129,16 @@ def test_finish_of_a_vanished_file_does_nothing(tmp_path: Path) -> None:
     assert drop_folder.finish(tmp_path / "gone.csv", 1, 1, "done", None) is None
     with pytest.raises(ValueError):
         drop_folder.finish(tmp_path / "gone.csv", 1, 1, "elsewhere", None)
+
+
+def test_a_file_copied_in_anew_with_its_old_mtime_is_a_new_run(tmp_path: Path) -> None:
+    path = drop(tmp_path / "a.csv", age=100)
+    (first,) = drop_folder.scan(tmp_path, settle=SETTLE).ready
+    copy = tmp_path / "copy.tmp"
+    copy.write_bytes(path.read_bytes())
+    os.utime(copy, ns=(first.mtime_ns, first.mtime_ns))
+    path.unlink()  # the first file was filed away; the same content arrives again, as `cp -p` writes it
+    copy.rename(path)
+    (again,) = drop_folder.scan(tmp_path, settle=SETTLE).ready
+    assert (again.mtime_ns, again.size) == (first.mtime_ns, first.size)
+    assert again.run_key != first.run_key

@@ -21,7 +21,7 @@ from contacts_store.db import create_engine
 from pipelines.csv_assets import CONNECTION_TAG, csv_contacts, csv_import_job
 from pipelines.maintenance import store_maintenance_job, store_maintenance_schedule
 from pipelines.resources import ContactStoreResource
-from pipelines.sensors import DROP_FILE_TAG, csv_drop_folder_sensor, drop_outcome_sensors
+from pipelines.sensors import DROP_FILE_TAG, csv_drop_folder_sensor, drop_outcome_sensors, file_away
 from tests.conftest import count_rows
 
 GOOD = "first_name,last_name,mobile_phone,email\nAnn,Lee,+1 201 555 0123,ann@example.com\nBob,Ray,,bob@example.com\n"
@@ -217,3 +217,16 @@ def test_maintenance_schedule_prunes_old_run_history(
         assert runs == {recent} and rejects == {recent}
     finally:
         engine.dispose()
+
+
+def test_a_failed_run_that_will_be_retried_leaves_the_file_for_its_retry(
+    db_url: str, drop_root: Path, instance: dg.DagsterInstance
+) -> None:
+    path = drop_root / "flaky.csv"
+    drop(path, "\x00\x01binary")
+    (request,) = tick(instance)
+    result = run(request, db_url, instance)
+    assert not result.success
+    retrying = result.dagster_run.with_tags({**result.dagster_run.tags, "dagster/will_retry": "true"})
+    assert file_away(retrying, "failed") is None and path.exists()
+    assert file_away(result.dagster_run, "failed") == drop_root / "failed" / "flaky.csv"
