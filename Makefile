@@ -7,7 +7,7 @@ DEMO_DB ?= sqlite:///contacts.db
 DAGSTER_PORT ?= 3000
 LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install demo dagster test test-fast lint format bench bench-dagster clean
+.PHONY: install demo dagster serve test test-fast lint format bench bench-dagster bench-lookup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ dagster: install
 	CONTACTS_DROP_DIR=$${CONTACTS_DROP_DIR:-$(CURDIR)/imports/incoming} \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
+# The contacts API on the demo store; `contact-sync token create` prints a token for it.
+serve: install
+	CONTACTS_DATABASE_URL=$(DEMO_DB) $(BIN)/contact-sync serve --port $${PORT:-8000}
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -60,6 +64,9 @@ bench: install
 
 bench-dagster: install
 	$(BIN)/python bench/dagster_asset.py
+
+bench-lookup: install
+	$(BIN)/python bench/lookup.py
 
 clean:
 	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache .dagster

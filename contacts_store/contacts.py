@@ -7,7 +7,9 @@ primary number comes first, then the oldest contact, then the smallest id. A num
 
 from __future__ import annotations
 
+import base64
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,23 +93,35 @@ def get_contact(
     row = conn.execute(query).mappings().first()
     if row is None:
         return None
+    return documents(conn, customer_id, [row])[0]
+
+
+def documents(conn: Connection, customer_id: uuid.UUID, rows: list[Any]) -> list[dict[str, Any]]:
+    """Documents for contact rows (mappings), with every child loaded in one query per table for all of them.
+
+    Children are selected by contact id alone: the rows were already found within the customer, and a
+    `customer_id` condition would tempt SQLite into the (customer_id, number) index and a scan of the customer.
+    """
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
     p, e, t = schema.contact_phone_numbers, schema.contact_emails, schema.contact_tags
-    phones = conn.execute(
-        sa.select(p)
-        .where(p.c.customer_id == customer_id, p.c.contact_id == contact_id)
-        .order_by(p.c.is_primary.desc(), p.c.position, p.c.tm_create, p.c.id)
-    ).mappings()
-    emails = conn.execute(
-        sa.select(e)
-        .where(e.c.customer_id == customer_id, e.c.contact_id == contact_id)
-        .order_by(e.c.is_primary.desc(), e.c.position, e.c.tm_create, e.c.id)
-    ).mappings()
-    tags = conn.execute(
-        sa.select(t.c.tag)
-        .where(t.c.customer_id == customer_id, t.c.contact_id == contact_id)
-        .order_by(t.c.position, t.c.tm_create, t.c.tag)
-    ).scalars()
-    return contact_document(row, list(phones), list(emails), list(tags))
+    phones: dict[Any, list[Any]] = {contact_id: [] for contact_id in ids}
+    emails: dict[Any, list[Any]] = {contact_id: [] for contact_id in ids}
+    tags: dict[Any, list[str]] = {contact_id: [] for contact_id in ids}
+    for phone in conn.execute(
+        sa.select(p).where(p.c.contact_id.in_(ids)).order_by(p.c.is_primary.desc(), p.c.position, p.c.tm_create, p.c.id)
+    ).mappings():
+        phones[phone["contact_id"]].append(phone)
+    for email in conn.execute(
+        sa.select(e).where(e.c.contact_id.in_(ids)).order_by(e.c.is_primary.desc(), e.c.position, e.c.tm_create, e.c.id)
+    ).mappings():
+        emails[email["contact_id"]].append(email)
+    for contact_id, tag in conn.execute(
+        sa.select(t.c.contact_id, t.c.tag).where(t.c.contact_id.in_(ids)).order_by(t.c.position, t.c.tm_create, t.c.tag)
+    ):
+        tags[contact_id].append(tag)
+    return [contact_document(row, phones[row["id"]], emails[row["id"]], tags[row["id"]]) for row in rows]
 
 
 def contact_document(row: Any, phones: list[Any], emails: list[Any], tags: list[str]) -> dict[str, Any]:
@@ -154,3 +168,70 @@ def contact_document(row: Any, phones: list[Any], emails: list[Any], tags: list[
         "tm_update": timestamp(row["tm_update"]),
         "tm_delete": timestamp(row["tm_delete"]),
     }
+
+
+class InvalidPageToken(ValueError):
+    """A page token this store did not hand out."""
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    tag: str | None = None
+    source: str | None = None
+    external_id: str | None = None
+    q: str | None = None
+
+
+def list_contacts(
+    conn: Connection, customer_id: uuid.UUID, page_size: int, page_token: str | None, where: ContactFilter
+) -> tuple[list[dict[str, Any]], str]:
+    """Live contacts, newest first, and the token of the next page ("" after the last one).
+
+    The token is the last contact's (tm_create, id), so contacts created in the same instant are neither
+    skipped nor repeated at a page boundary, and new contacts never shift later pages.
+    """
+    c, t = schema.contacts, schema.contact_tags
+    query = sa.select(c).where(c.c.customer_id == customer_id, c.c.tm_delete.is_(None))
+    if page_token:
+        created, last_id = decode_page_token(page_token)
+        query = query.where(
+            sa.tuple_(c.c.tm_create, c.c.id)
+            < sa.tuple_(sa.literal(created, c.c.tm_create.type), sa.literal(last_id, c.c.id.type))
+        )
+    if where.source:
+        query = query.where(c.c.source == where.source)
+    if where.external_id:
+        query = query.where(c.c.external_id == where.external_id)
+    if where.tag:
+        query = query.where(
+            sa.exists().where(t.c.customer_id == customer_id, t.c.contact_id == c.c.id, t.c.tag == where.tag)
+        )
+    if where.q and where.q.strip():
+        pattern = "%" + where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                *(
+                    column.ilike(pattern, escape="\\")
+                    for column in (c.c.first_name, c.c.last_name, c.c.display_name, c.c.company)
+                )
+            )
+        )
+    rows = list(conn.execute(query.order_by(c.c.tm_create.desc(), c.c.id.desc()).limit(page_size + 1)).mappings())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_token = encode_page_token(rows[-1]["tm_create"], rows[-1]["id"]) if more else ""
+    return documents(conn, customer_id, rows), next_token
+
+
+def encode_page_token(created: datetime, contact_id: uuid.UUID) -> str:
+    raw = f"{timestamp(created)}|{contact_id.hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        created, _, contact_id = raw.partition("|")
+        return datetime.fromisoformat(created.replace("Z", "+00:00")), uuid.UUID(hex=contact_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidPageToken("page_token is not a token this API returned") from None

@@ -180,6 +180,21 @@ def index_named(name: str) -> sa.Index:
     return next(index for table in metadata.tables.values() for index in table.indexes if index.name == name)
 
 
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("customer_id", sa.Uuid, nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    # SHA-256 of the token: the token itself is shown once and never stored.
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("tm_create", _TIMESTAMP, nullable=False),
+    sa.Column("tm_revoke", _TIMESTAMP),
+    sa.Index("uq_api_tokens_token_hash", "token_hash", unique=True),
+    sa.Index("ix_api_tokens_customer", "customer_id", "tm_create"),
+)
+
 sync_cursors = sa.Table(
     "sync_cursors",
     metadata,

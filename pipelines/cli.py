@@ -315,6 +315,143 @@ def _print_contact(contact: dict[str, Any]) -> None:
     print("\n".join(lines))
 
 
+token_app = typer.Typer(help="API tokens: each belongs to one customer; only its hash is stored.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (one per core at most).")] = 1,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the contacts API (/v1.0/contacts) with uvicorn."""
+    import uvicorn
+
+    from contacts_store.db import create_engine, ensure_schema
+
+    url = _database_url(database_url)
+
+    def prepare() -> None:
+        engine = create_engine(url)
+        try:
+            ensure_schema(engine)
+        finally:
+            engine.dispose()
+
+    _run(False, prepare)
+    os.environ["CONTACTS_DATABASE_URL"] = url  # the workers build their app from the environment
+    uvicorn.run(
+        "contacts_store.api.app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        server_header=False,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    customer: CustomerOption = None,
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a token for a customer and print it once (it cannot be shown again)."""
+
+    def action() -> None:
+        from contacts_store.db import create_engine, ensure_schema
+        from contacts_store.tokens import create_token
+
+        customer_id = _customer(customer)
+        engine = create_engine(_database_url(database_url))
+        try:
+            ensure_schema(engine)
+            with engine.begin() as conn:
+                token, info = create_token(conn, customer_id, name)
+        finally:
+            engine.dispose()
+        if as_json:
+            print(json.dumps({"token": token, "id": str(info.id), "customer_id": str(customer_id), "name": info.name}))
+        else:
+            print(token)
+            print(f"token {info.id} ({info.name}) for customer {customer_id}; it is not shown again", file=sys.stderr)
+
+    _run(as_json, action)
+
+
+@token_app.command("list")
+def token_list(
+    customer: CustomerOption = None, database_url: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """List tokens (id, name, prefix, customer, created, revoked), never the tokens themselves."""
+
+    def action() -> None:
+        from contacts_store.db import create_engine, ensure_schema
+        from contacts_store.tokens import list_tokens
+
+        customer_id = _customer(customer) if customer else None
+        engine = create_engine(_database_url(database_url))
+        try:
+            ensure_schema(engine)
+            with engine.connect() as conn:
+                tokens = list_tokens(conn, customer_id)
+        finally:
+            engine.dispose()
+        rows = [
+            {
+                "id": str(t.id),
+                "customer_id": str(t.customer_id),
+                "name": t.name,
+                "prefix": t.prefix,
+                "tm_create": t.tm_create.isoformat(),
+                "tm_revoke": t.tm_revoke.isoformat() if t.tm_revoke else None,
+            }
+            for t in tokens
+        ]
+        if as_json:
+            print(json.dumps({"tokens": rows}))
+            return
+        for row in rows:
+            state = f"revoked {row['tm_revoke']}" if row["tm_revoke"] else "live"
+            print(f"{row['id']}  {row['prefix']}…  {row['customer_id']}  {row['name']}  {state}")
+
+    _run(as_json, action)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id, as `token list` shows it.", show_default=False)],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a token; running servers stop accepting it within 30 seconds."""
+
+    def action() -> None:
+        from contacts_store.db import create_engine, ensure_schema
+        from contacts_store.tokens import revoke_token
+
+        try:
+            parsed = uuid.UUID(token_id)
+        except ValueError:
+            raise CliError(f"not a token id: {token_id!r}") from None
+        engine = create_engine(_database_url(database_url))
+        try:
+            ensure_schema(engine)
+            with engine.begin() as conn:
+                revoked = revoke_token(conn, parsed)
+        finally:
+            engine.dispose()
+        if not revoked:
+            raise CliError(f"no live token {token_id}", code=1, reason="not_found")
+        print(f"revoked {token_id}", file=sys.stderr)
+
+    _run(False, action)
+
+
 def main() -> None:
     if os.environ.get("CONTACT_SYNC_DEBUG"):
         app()

@@ -127,3 +127,54 @@ def test_db_prune_keeps_recent_run_history(db: str) -> None:
     assert kept == {"runs": 0, "rejects": 0, "keep_days": 1}
     bad = run("db", "prune", "--keep-days", "0", db=db)
     assert bad.returncode == 2 and "--keep-days" in bad.stderr
+
+
+def test_tokens_are_printed_once_listed_without_the_secret_and_revoked(db: str) -> None:
+    customer = str(uuid.uuid4())
+    created = json.loads(
+        run("token", "create", "--name", "widget", "--customer", customer, "--json", db=db, check=True).stdout
+    )
+    assert created["token"].startswith("cs_") and created["customer_id"] == customer
+    listed = json.loads(run("token", "list", "--json", db=db, check=True).stdout)["tokens"]
+    assert [(t["id"], t["name"], t["tm_revoke"]) for t in listed] == [(created["id"], "widget", None)]
+    assert created["token"] not in json.dumps(listed)
+    run("token", "revoke", created["id"], db=db, check=True)
+    assert json.loads(run("token", "list", "--json", db=db, check=True).stdout)["tokens"][0]["tm_revoke"]
+    again = run("token", "revoke", created["id"], db=db)
+    assert again.returncode == 1 and "no live token" in again.stderr
+
+
+def test_serve_answers_lookups_over_http(db: str) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    run("import", str(EXAMPLE), db=db, check=True)
+    token = run("token", "create", db=db, check=True).stdout.strip()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+    env["CONTACTS_DATABASE_URL"] = db
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for _ in range(100):
+            try:
+                with opener.open(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                    assert json.loads(response.read()) == {"status": "ok"}
+                break
+            except OSError:
+                time.sleep(0.1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1.0/contacts/lookup?phone=%2B4915061964631",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with opener.open(request, timeout=5) as response:
+            assert json.loads(response.read())["last_name"] == "Müller"
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+    assert b"Traceback" not in stderr
