@@ -142,34 +142,11 @@ def add_phone(
     region: str = DEFAULT_REGION,
     now: datetime | None = None,
 ) -> uuid.UUID:
-    p = schema.contact_phone_numbers
     if now is None:  # a child added on its own: the contact must be live, and it changes
         _live_contact(conn, customer_id, contact_id)
     e164, extension = _phone(phone.number, region)
-    existing = _children(conn, p, customer_id, contact_id)
-    if any(row.number_e164 == e164 and (row.extension or "") == (extension or "") for row in existing):
-        raise Conflict(f"the contact already has the phone number {e164}")
-    phone_id, stamp = new_id(), now or _now()
-    primary = phone.is_primary or not existing
-    if phone.is_primary:
-        _clear_primary(conn, p, customer_id, contact_id)
-    conn.execute(
-        p.insert().values(
-            id=phone_id,
-            customer_id=customer_id,
-            contact_id=contact_id,
-            number=phone.number.strip(),
-            number_e164=e164,
-            extension=extension,
-            type=str(phone.type),
-            is_primary=primary,
-            position=_next_position(existing),
-            tm_create=stamp,
-        )
-    )
-    if now is None:
-        _touch(conn, customer_id, contact_id)
-    return phone_id
+    values = {"number": phone.number.strip(), "number_e164": e164, "extension": extension, "type": str(phone.type)}
+    return _add_child(conn, schema.contact_phone_numbers, customer_id, contact_id, values, phone.is_primary, now)
 
 
 def update_phone(
@@ -188,10 +165,8 @@ def update_phone(
     values: dict[str, Any] = {}
     if number is not None:
         e164, extension = _phone(number, region)
-        others = [row for row in _children(conn, p, customer_id, contact_id) if row.id != phone_id]
-        if any(row.number_e164 == e164 and (row.extension or "") == (extension or "") for row in others):
-            raise Conflict(f"the contact already has the phone number {e164}")
         values.update(number=number.strip(), number_e164=e164, extension=extension)
+        _refuse_twin(p, values, _siblings(conn, p, contact_id, phone_id))
     if type is not None:
         values["type"] = str(type)
     _update_child(conn, p, customer_id, contact_id, phone_id, values, is_primary)
@@ -208,31 +183,10 @@ def add_email(
     email: EmailInput,
     now: datetime | None = None,
 ) -> uuid.UUID:
-    e = schema.contact_emails
     if now is None:
         _live_contact(conn, customer_id, contact_id)
-    address = _email(email.address)
-    existing = _children(conn, e, customer_id, contact_id)
-    if any(row.address == address for row in existing):
-        raise Conflict(f"the contact already has the email {address}")
-    email_id, stamp = new_id(), now or _now()
-    if email.is_primary:
-        _clear_primary(conn, e, customer_id, contact_id)
-    conn.execute(
-        e.insert().values(
-            id=email_id,
-            customer_id=customer_id,
-            contact_id=contact_id,
-            address=address,
-            type=str(email.type),
-            is_primary=email.is_primary or not existing,
-            position=_next_position(existing),
-            tm_create=stamp,
-        )
-    )
-    if now is None:
-        _touch(conn, customer_id, contact_id)
-    return email_id
+    values = {"address": _email(email.address), "type": str(email.type)}
+    return _add_child(conn, schema.contact_emails, customer_id, contact_id, values, email.is_primary, now)
 
 
 def update_email(
@@ -250,9 +204,7 @@ def update_email(
     values: dict[str, Any] = {}
     if address is not None:
         values["address"] = _email(address)
-        others = [row for row in _children(conn, e, customer_id, contact_id) if row.id != email_id]
-        if any(row.address == values["address"] for row in others):
-            raise Conflict(f"the contact already has the email {values['address']}")
+        _refuse_twin(e, values, _siblings(conn, e, contact_id, email_id))
     if type is not None:
         values["type"] = str(type)
     _update_child(conn, e, customer_id, contact_id, email_id, values, is_primary)
@@ -360,7 +312,7 @@ def _touch(
     )
 
 
-def _children(conn: Connection, table: sa.Table, customer_id: uuid.UUID, contact_id: uuid.UUID) -> list[Any]:
+def _children(conn: Connection, table: sa.Table, contact_id: uuid.UUID) -> list[Any]:
     return list(conn.execute(sa.select(table).where(table.c.contact_id == contact_id)).all())
 
 
@@ -377,17 +329,67 @@ def _child(
     return row
 
 
+# What makes two children of one contact the same: the number (with its extension), or the address.
+_IDENTITY = {
+    "contact_phone_numbers": ("the phone number", ("number_e164", "extension")),
+    "contact_emails": ("the email", ("address",)),
+}
+
+
+def _refuse_twin(table: sa.Table, values: dict[str, Any], rows: list[Any]) -> None:
+    """Conflict when `values` would duplicate one of `rows` (an absent extension equals an empty one)."""
+    label, columns = _IDENTITY[table.name]
+    key = tuple(values.get(column) or "" for column in columns)
+    if any(tuple(getattr(row, column) or "" for column in columns) == key for row in rows):
+        raise Conflict(f"the contact already has {label} {values[columns[0]]}")
+
+
+def _siblings(conn: Connection, table: sa.Table, contact_id: uuid.UUID, child_id: uuid.UUID) -> list[Any]:
+    return [row for row in _children(conn, table, contact_id) if row.id != child_id]
+
+
+def _add_child(
+    conn: Connection,
+    table: sa.Table,
+    customer_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    values: dict[str, Any],
+    is_primary: bool,
+    now: datetime | None,
+) -> uuid.UUID:
+    """Insert a phone number or email; the first child is primary whatever was asked."""
+    existing = _children(conn, table, contact_id)
+    _refuse_twin(table, values, existing)
+    if is_primary:
+        _clear_primary(conn, table, contact_id)
+    child_id = new_id()
+    conn.execute(
+        table.insert().values(
+            id=child_id,
+            customer_id=customer_id,
+            contact_id=contact_id,
+            **values,
+            is_primary=is_primary or not existing,
+            position=_next_position(existing),
+            tm_create=now or _now(),
+        )
+    )
+    if now is None:
+        _touch(conn, customer_id, contact_id)
+    return child_id
+
+
 def _next_position(existing: list[Any]) -> int:
     return max((row.position for row in existing), default=-1) + 1
 
 
-def _clear_primary(conn: Connection, table: sa.Table, customer_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+def _clear_primary(conn: Connection, table: sa.Table, contact_id: uuid.UUID) -> None:
     conn.execute(
         table.update().where(table.c.contact_id == contact_id, table.c.is_primary.is_(True)).values(is_primary=False)
     )
 
 
-def _ensure_primary(conn: Connection, table: sa.Table, customer_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+def _ensure_primary(conn: Connection, table: sa.Table, contact_id: uuid.UUID) -> None:
     """If the contact has children but none is primary, the first by position becomes primary."""
     rows = conn.execute(
         sa.select(table.c.id, table.c.is_primary)
@@ -408,12 +410,12 @@ def _update_child(
     is_primary: bool | None,
 ) -> None:
     if is_primary:
-        _clear_primary(conn, table, customer_id, contact_id)
+        _clear_primary(conn, table, contact_id)
     if is_primary is not None:
         values["is_primary"] = is_primary
     if values:
         conn.execute(table.update().where(table.c.id == child_id, table.c.customer_id == customer_id).values(**values))
-    _ensure_primary(conn, table, customer_id, contact_id)
+    _ensure_primary(conn, table, contact_id)
     _touch(conn, customer_id, contact_id)
 
 
@@ -423,5 +425,5 @@ def _remove_child(
     _live_contact(conn, customer_id, contact_id)
     _child(conn, table, customer_id, contact_id, child_id, what)
     conn.execute(table.delete().where(table.c.id == child_id, table.c.customer_id == customer_id))
-    _ensure_primary(conn, table, customer_id, contact_id)
+    _ensure_primary(conn, table, contact_id)
     _touch(conn, customer_id, contact_id)
