@@ -6,14 +6,19 @@ it needs (the store, the CSV reader, rich) when it runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     name="contact-sync",
@@ -76,6 +81,19 @@ def _database_url(value: str | None) -> str:
     return value or database_url()
 
 
+@contextlib.contextmanager
+def _store(database_url: str | None) -> Iterator[Engine]:
+    """The store with its schema brought up to date, for one command; disposed when the command is done."""
+    from contacts_store.db import create_engine, ensure_schema
+
+    engine = create_engine(_database_url(database_url))
+    try:
+        ensure_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def _run(as_json: bool, action: Any) -> Any:
     """Run a command body, turning every expected failure into a one-line error."""
     import sqlalchemy.exc
@@ -118,15 +136,10 @@ def db_prune(
     def action() -> None:
         from datetime import timedelta
 
-        from contacts_store.db import create_engine, ensure_schema
         from contacts_store.retention import prune_run_history
 
-        engine = create_engine(_database_url(database_url))
-        try:
-            ensure_schema(engine)
+        with _store(database_url) as engine:
             pruned = prune_run_history(engine, timedelta(days=keep_days))
-        finally:
-            engine.dispose()
         if as_json:
             print(json.dumps({"runs": pruned.runs, "rejects": pruned.rejects, "keep_days": keep_days}))
         else:
@@ -329,16 +342,11 @@ def serve(
     """Serve the contacts API (/v1.0/contacts) with uvicorn."""
     import uvicorn
 
-    from contacts_store.db import create_engine, ensure_schema
-
     url = _database_url(database_url)
 
     def prepare() -> None:
-        engine = create_engine(url)
-        try:
-            ensure_schema(engine)
-        finally:
-            engine.dispose()
+        with _store(url):
+            pass
 
     _run(False, prepare)
     os.environ["CONTACTS_DATABASE_URL"] = url  # the workers build their app from the environment
@@ -364,17 +372,11 @@ def token_create(
     """Create a token for a customer and print it once (it cannot be shown again)."""
 
     def action() -> None:
-        from contacts_store.db import create_engine, ensure_schema
         from contacts_store.tokens import create_token
 
         customer_id = _customer(customer)
-        engine = create_engine(_database_url(database_url))
-        try:
-            ensure_schema(engine)
-            with engine.begin() as conn:
-                token, info = create_token(conn, customer_id, name)
-        finally:
-            engine.dispose()
+        with _store(database_url) as engine, engine.begin() as conn:
+            token, info = create_token(conn, customer_id, name)
         if as_json:
             print(json.dumps({"token": token, "id": str(info.id), "customer_id": str(customer_id), "name": info.name}))
         else:
@@ -391,17 +393,11 @@ def token_list(
     """List tokens (id, name, prefix, customer, created, revoked), never the tokens themselves."""
 
     def action() -> None:
-        from contacts_store.db import create_engine, ensure_schema
         from contacts_store.tokens import list_tokens
 
         customer_id = _customer(customer) if customer else None
-        engine = create_engine(_database_url(database_url))
-        try:
-            ensure_schema(engine)
-            with engine.connect() as conn:
-                tokens = list_tokens(conn, customer_id)
-        finally:
-            engine.dispose()
+        with _store(database_url) as engine, engine.connect() as conn:
+            tokens = list_tokens(conn, customer_id)
         rows = [
             {
                 "id": str(t.id),
@@ -431,20 +427,14 @@ def token_revoke(
     """Revoke a token; running servers stop accepting it within 30 seconds."""
 
     def action() -> None:
-        from contacts_store.db import create_engine, ensure_schema
         from contacts_store.tokens import revoke_token
 
         try:
             parsed = uuid.UUID(token_id)
         except ValueError:
             raise CliError(f"not a token id: {token_id!r}") from None
-        engine = create_engine(_database_url(database_url))
-        try:
-            ensure_schema(engine)
-            with engine.begin() as conn:
-                revoked = revoke_token(conn, parsed)
-        finally:
-            engine.dispose()
+        with _store(database_url) as engine, engine.begin() as conn:
+            revoked = revoke_token(conn, parsed)
         if not revoked:
             raise CliError(f"no live token {token_id}", code=1, reason="not_found")
         print(f"revoked {token_id}", file=sys.stderr)
