@@ -24,7 +24,7 @@ import dagster as dg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from import_csv import generated_file
+from import_csv import generated_file, recreate_pg_database
 
 from contacts_store.db import create_engine, upgrade
 from contacts_store.quality import (
@@ -46,12 +46,9 @@ def fresh_database(kind: str, workdir: Path, pg_url: str) -> str:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-        name = pg_url.rsplit("/", 1)[1]
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        admin.dispose()
+        problem = recreate_pg_database(pg_url)
+        if problem:
+            raise RuntimeError(problem)
         url = pg_url
     upgrade(url)
     return url

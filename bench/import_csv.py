@@ -1348,7 +1348,7 @@ def run_child(spec: dict[str, Any], workdir: Path, label: str, rows: int) -> Run
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _admin_conninfo(url: str) -> tuple[str, str]:
+def admin_conninfo(url: str) -> tuple[str, str]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -1364,7 +1364,7 @@ def recreate_pg_database(url: str) -> str | None:
         import psycopg
         from psycopg import sql
 
-        conninfo, name = _admin_conninfo(url)
+        conninfo, name = admin_conninfo(url)
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -1377,7 +1377,7 @@ def drop_pg_database(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    conninfo, name = _admin_conninfo(url)
+    conninfo, name = admin_conninfo(url)
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -1386,7 +1386,7 @@ def pg_server_version(url: str) -> str | None:
     try:
         import psycopg
 
-        conninfo, _ = _admin_conninfo(url)
+        conninfo, _ = admin_conninfo(url)
         with psycopg.connect(conninfo, connect_timeout=5) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             return str(row[0]) if row else None

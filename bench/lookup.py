@@ -60,7 +60,7 @@ for _path in (BENCH_DIR, PROJECT_ROOT):
         sys.path.insert(0, str(_path))
 
 import sqlalchemy as sa  # noqa: E402
-from import_csv import GENERATOR_VERSION, SEED, generated_file  # noqa: E402
+from import_csv import GENERATOR_VERSION, SEED, admin_conninfo, generated_file, pg_server_version  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
 from contacts_store import schema  # noqa: E402
@@ -204,18 +204,10 @@ def remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _admin_conninfo(url: str) -> tuple[str, str]:
-    parsed = make_url(url)
-    if not parsed.database:
-        raise ValueError(f"the PostgreSQL URL names no database: {url}")
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    return admin.render_as_string(hide_password=False), parsed.database
-
-
 def pg_database_exists(url: str) -> bool:
     import psycopg
 
-    conninfo, name = _admin_conninfo(url)
+    conninfo, name = admin_conninfo(url)
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
@@ -224,22 +216,10 @@ def recreate_pg_database(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    conninfo, name = _admin_conninfo(url)
+    conninfo, name = admin_conninfo(url)
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def pg_server_version(url: str) -> str | None:
-    try:
-        import psycopg
-
-        conninfo, _ = _admin_conninfo(url)
-        with psycopg.connect(conninfo, connect_timeout=5) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            return str(row[0]) if row else None
-    except Exception:  # only informational
-        return None
 
 
 def import_into(url: str, csv_path: Path) -> None:
