@@ -93,10 +93,10 @@ def get_contact(
     row = conn.execute(query).mappings().first()
     if row is None:
         return None
-    return documents(conn, customer_id, [row])[0]
+    return documents(conn, [row])[0]
 
 
-def documents(conn: Connection, customer_id: uuid.UUID, rows: list[Any]) -> list[dict[str, Any]]:
+def documents(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     """Documents for contact rows (mappings), with every child loaded in one query per table for all of them.
 
     Children are selected by contact id alone: the rows were already found within the customer, and a
@@ -220,7 +220,7 @@ def list_contacts(
     more = len(rows) > page_size
     rows = rows[:page_size]
     next_token = encode_page_token(rows[-1]["tm_create"], rows[-1]["id"]) if more else ""
-    return documents(conn, customer_id, rows), next_token
+    return documents(conn, rows), next_token
 
 
 def encode_page_token(created: datetime, contact_id: uuid.UUID) -> str:

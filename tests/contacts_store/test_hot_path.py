@@ -16,7 +16,7 @@ from contacts_store.records import EmailType, PhoneType
 def reference(engine: Engine, customer: uuid.UUID, contact_id: uuid.UUID) -> dict[str, object]:
     with engine.connect() as conn:
         row = conn.execute(sa.select(schema.contacts).where(schema.contacts.c.id == contact_id)).mappings().one()
-        return documents(conn, customer, [row])[0]
+        return documents(conn, [row])[0]
 
 
 def test_documents_match_the_reference(engine: Engine) -> None:
