@@ -58,3 +58,20 @@ class Writer:
             chunk = list(values[start : start + 500])
             placeholders = ", ".join(["?" if self.is_sqlite else "%s"] * len(chunk))
             self.conn.exec_driver_sql(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", tuple(chunk))
+
+    def select_where_in(
+        self, table: str, columns: Sequence[str], column: str, values: Sequence[str], order_by: str
+    ) -> list[tuple[Any, ...]]:
+        """Rows of `table` whose `column` is one of `values` (ids as 32 hex digits), in `order_by` order."""
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            placeholders = ", ".join(["?" if self.is_sqlite else "%s"] * len(chunk))
+            found.extend(
+                tuple(row)
+                for row in self.conn.exec_driver_sql(
+                    f"SELECT {', '.join(columns)} FROM {table} WHERE {column} IN ({placeholders}) ORDER BY {order_by}",
+                    tuple(chunk),
+                )
+            )
+        return found

@@ -38,12 +38,22 @@ from contacts_store import schema
 from contacts_store.bulk import Writer
 from contacts_store.handoff import Packed, normalize_batch, normalize_packed, pack_source, unpack_results
 from contacts_store.ids import new_id_hex
-from contacts_store.ingest_model import IngestCounts, IngestOptions, IngestResult
+from contacts_store.ingest_model import IngestCounts, IngestOptions, IngestResult, Page
 from contacts_store.normalize import source_hash, value_rejects_of
 from contacts_store.records import NormalizedContact, Reject, SourceContact
+from contacts_store.sync_state import Cursor, save_cursor
 from contacts_store.upsert import BatchWriter, Skipped, source_order
 
-__all__ = ["IngestCounts", "IngestOptions", "IngestResult", "Ingestor", "chunked", "ingest", "normalize_batch"]
+__all__ = [
+    "IngestCounts",
+    "IngestOptions",
+    "IngestResult",
+    "Ingestor",
+    "Page",
+    "chunked",
+    "ingest",
+    "normalize_batch",
+]
 
 Item = SourceContact | Reject
 
@@ -64,6 +74,7 @@ class _Batch:
     done: list[NormalizedContact | Reject] | None = None
     raws: list[dict[str, str] | None] | None = None
     epoch: int = 0  # the run's count of batches that had written contacts when this one was prepared
+    cursor: Cursor | None = None  # saved with the batch's writes
 
     def results(self) -> list[NormalizedContact | Reject]:
         if self.future is not None:
@@ -153,7 +164,7 @@ class Ingestor:
 
     # -- the pipeline ----------------------------------------------------------------------------------------
 
-    def run(self, batches: Iterable[Sequence[Item]]) -> IngestResult:
+    def run(self, batches: Iterable[Sequence[Item] | Page]) -> IngestResult:
         """Ingest every batch, normalizing ahead in worker processes while earlier batches are written."""
         # An import allocates millions of short-lived objects while holding a few batches alive; with the default
         # thresholds the cyclic collector keeps rescanning those batches and costs as much as the writes.
@@ -164,7 +175,7 @@ class Ingestor:
         finally:
             gc.set_threshold(*thresholds)
 
-    def _run(self, batches: Iterable[Sequence[Item]]) -> IngestResult:
+    def _run(self, batches: Iterable[Sequence[Item] | Page]) -> IngestResult:
         in_flight: deque[_Batch] = deque()
         depth = 1
         source = iter(batches)
@@ -179,13 +190,20 @@ class Ingestor:
                 break
             if index == 1 and self.options.workers != 0:
                 depth = self._start_pool()
-            in_flight.append(self._prepare(list(items)))
+            if isinstance(items, Page):
+                batch = self._prepare(list(items.items))
+                batch.cursor = items.cursor
+            else:
+                batch = self._prepare(list(items))
+            in_flight.append(batch)
             while len(in_flight) > depth:
                 self._write(in_flight.popleft())
         self._drain(in_flight)
         # Inside the run, so that its reported duration includes building the indexes a first load deferred.
         self._restore_indexes()
-        if self._written_since_analyze:
+        if self._written_since_analyze >= _ANALYZE_MIN_ROWS or (self._scope_was_empty and self._written_since_analyze):
+            # A first load or a large change: the next run's look-ups need statistics that describe it. A small
+            # incremental sync into a large store is left to autovacuum (ANALYZE of a 1M-row store costs seconds).
             self._analyze()
         return self.result()
 
@@ -283,6 +301,8 @@ class Ingestor:
             BatchWriter(conn, writer, self.options, self._customer).apply(normalized, skipped, counts)
             self._store_rejects(writer, rejects)
             counts.writes = writer.writes
+            if batch.cursor is not None and self.options.cursor_key is not None:
+                save_cursor(conn, self.options.cursor_key, batch.cursor)
         for reject in rejects:
             self.reject_reasons[reject.reason] = self.reject_reasons.get(reject.reason, 0) + 1
         self.counts.add(counts)
@@ -364,7 +384,7 @@ class Ingestor:
 
 def ingest(
     engine: Engine,
-    batches: Iterable[Sequence[Item]],
+    batches: Iterable[Sequence[Item] | Page],
     options: IngestOptions,
     on_rejects: RejectSink | None = None,
     on_progress: ProgressSink | None = None,

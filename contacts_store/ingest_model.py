@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from contacts_store.normalize import DEFAULT_REGION
-from contacts_store.records import Source
+from contacts_store.records import Reject, Source, SourceContact
+from contacts_store.sync_state import Cursor, CursorKey
 
 
 @dataclass
@@ -22,6 +23,16 @@ class IngestOptions:
     workers: int | None = None
     # Into an empty store, build the random-key secondary indexes after the load (see schema).
     bulk_load: bool = True
+    # Where a `Page`'s cursor is saved, in the transaction that writes the page.
+    cursor_key: CursorKey | None = None
+
+
+@dataclass(slots=True)
+class Page:
+    """A batch from a CRM source, with the cursor to save once the batch is stored (None: keep the last one)."""
+
+    items: list[SourceContact | Reject]
+    cursor: Cursor | None = None
 
 
 @dataclass
@@ -54,4 +65,23 @@ class IngestResult(IngestCounts):
         data = asdict(self)
         data["seconds"] = round(self.seconds, 3)
         data["rows_per_second"] = round(self.rows_per_second, 1)
+        return data
+
+
+@dataclass
+class IngestReport:
+    """What a run reports: its ingest result (whose counts read straight through) plus the caller's details."""
+
+    ingest: IngestResult
+
+    def __getattr__(self, name: str) -> Any:
+        # read, inserted, seconds... come straight from the ingest result.
+        return getattr(self.ingest, name)
+
+    def details(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.ingest.to_dict()
+        data.update(self.details())
         return data

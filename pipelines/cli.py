@@ -47,6 +47,10 @@ DatabaseOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", help="Normalization processes (0 = none; default: one per core).", min=0),
+]
 
 
 class CliError(Exception):
@@ -171,10 +175,7 @@ def import_command(
         Path | None,
         typer.Option("--rejects", help="Write rejected rows and values to this CSV file.", show_default=False),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", help="Normalization processes (0 = none; default: one per core).", min=0),
-    ] = None,
+    workers: WorkersOption = None,
     database_url: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -263,6 +264,150 @@ def _print_import_summary(result: Any) -> None:
     if result.ignored_columns:
         shown = ", ".join(result.ignored_columns[:8]) + (" ..." if len(result.ignored_columns) > 8 else "")
         console.print(f"[dim]ignored columns: {shown}[/dim]")
+
+
+sync_app = typer.Typer(help="Sync contacts from a CRM (incremental; deletes follow).", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
+
+# Exit status of a sync stopped by the CRM's API quota: everything read is stored, run again later (EX_TEMPFAIL).
+EXIT_STOPPED = 75
+
+
+@sync_app.command("salesforce")
+def sync_salesforce(
+    customer: CustomerOption = None,
+    connection: Annotated[
+        str | None,
+        typer.Option(
+            "--connection",
+            help="A connection of $CONTACTS_CONNECTIONS_FILE (its customer, secrets' variables and options).",
+            show_default=False,
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Read every contact again and delete those the org no longer has.")
+    ] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option("--allow-mass-delete", help="Let --full delete more than half of the live contacts.")
+    ] = False,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Country for numbers without a country code (default: US).", show_default=False),
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="Map one more field, e.g. Department=notes or AssistantPhone=phone:other (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    lookback: Annotated[
+        float | None,
+        typer.Option("--lookback", help="Seconds re-read before the cursor (late commits); default 300.", min=0),
+    ] = None,
+    bulk_threshold: Annotated[
+        int | None,
+        typer.Option(
+            "--bulk-threshold", help="First/full syncs of more contacts use Bulk API 2.0; default 50000.", min=0
+        ),
+    ] = None,
+    workers: WorkersOption = None,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync Salesforce Contacts: changes since the last run, deletions, undeletions and merges."""
+    _sync_command(
+        "salesforce",
+        customer=customer,
+        connection_name=connection,
+        full=full,
+        allow_mass_delete=allow_mass_delete,
+        region=region,
+        fields=field or [],
+        options={"lookback_seconds": lookback, "bulk_threshold": bulk_threshold},
+        workers=workers,
+        database_url=database_url,
+        as_json=as_json,
+    )
+
+
+def _sync_command(
+    system: str,
+    *,
+    customer: str | None,
+    connection_name: str | None,
+    full: bool,
+    allow_mass_delete: bool,
+    region: str | None,
+    fields: list[str],
+    options: dict[str, Any],
+    workers: int | None,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    def action() -> None:
+        from connectors.connections import default_connection, find_connection
+        from connectors.errors import ConfigurationError, QuotaExhausted, SyncError
+        from connectors.salesforce.mapping import parse_field_specs
+        from pipelines.crm_sync import sync_connection
+        from pipelines.csv_import import ImportOptionError
+
+        try:
+            if connection_name:
+                if customer:
+                    raise CliError("--customer and --connection exclude each other: a connection names its customer")
+                connection = find_connection(connection_name)
+                if connection.system != system:
+                    raise CliError(f"connection {connection_name!r} is a {connection.system} connection")
+            else:
+                connection = default_connection(system, _customer(customer))
+            with _store(database_url) as engine:
+                result = sync_connection(
+                    engine,
+                    connection,
+                    full=full,
+                    options={k: v for k, v in options.items() if v is not None},
+                    fields=parse_field_specs(fields),
+                    region=region,
+                    workers=workers,
+                    max_delete_fraction=None if allow_mass_delete else 0.5,
+                )
+        except (ConfigurationError, ImportOptionError) as error:
+            raise CliError(str(error)) from None
+        except QuotaExhausted as error:
+            raise CliError(str(error), code=EXIT_STOPPED, reason="quota_exhausted") from None
+        except SyncError as error:
+            raise CliError(str(error), code=1, reason="sync_failed") from None
+        if as_json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        else:
+            _print_sync_summary(result)
+        if result.status == "stopped":
+            if not as_json:
+                print(f"stopped: {result.message}; the next run resumes from here", file=sys.stderr)
+            raise typer.Exit(EXIT_STOPPED)
+
+    _run(as_json, action)
+
+
+def _print_sync_summary(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = f"{result.system} sync ({'full' if result.full else 'incremental'}, {result.mode})"
+    table = Table(title=title, show_header=False)
+    for name in ("read", "inserted", "updated", "unchanged", "deleted", "deleted_missing", "rejected"):
+        table.add_row(name.replace("_", " "), f"{getattr(result, name):,}")
+    table.add_row("API requests", f"{result.requests:,}")
+    table.add_row("seconds", f"{result.seconds:.2f} ({result.rows_per_second:,.0f} rows/s)")
+    stamp = (result.cursor or {}).get("stamp")
+    table.add_row("cursor", str(stamp or "-"))
+    console.print(table)
+    if result.reject_reasons:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in list(result.reject_reasons.items())[:5])
+        console.print(f"rejects: {reasons}")
 
 
 @app.command("lookup")

@@ -20,14 +20,10 @@ from contacts_store.settings import default_customer_id
 from pipelines.checks import CheckInput, QualityThresholds, contact_check_specs, evaluate_checks
 from pipelines.csv_import import CsvImportError, ImportOptionError, check_system, import_csv
 from pipelines.resources import ContactStoreResource
+from pipelines.run_policy import CONNECTION_TAG, TRANSIENT_RETRY
 from pipelines.run_report import ingest_metadata
 
 ASSET = "csv_contacts"
-CONNECTION_TAG = "contact-sync/connection"
-
-# Transient failures (the database restarting, a lock held too long) are retried with growing, jittered pauses;
-# bad input is not retried (see the `dg.Failure(allow_retries=False)` below).
-TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 class CsvImportConfig(dg.Config):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 
 from connectors.csv_files import CsvImportError, CsvSource, load_mapping, open_csv, write_rejects_report
 from contacts_store.db import create_engine, ensure_schema
-from contacts_store.ingest import IngestCounts, IngestOptions, IngestResult, ingest
+from contacts_store.ingest import IngestCounts, IngestOptions, ingest
+from contacts_store.ingest_model import IngestReport
 from contacts_store.records import Source
 from contacts_store.settings import NIL_CUSTOMER
 from contacts_store.settings import database_url as configured_database_url
@@ -26,31 +27,23 @@ class ImportOptionError(ValueError):
 
 
 @dataclass
-class CsvImportResult:
-    ingest: IngestResult
+class CsvImportResult(IngestReport):
     path: str
     encoding: str
     delimiter: str
     mapped_columns: dict[str, str]
     ignored_columns: list[str]
     rejects_path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Any:
-        # read, inserted, seconds... come straight from the ingest result.
-        return getattr(self.ingest, name)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self.ingest.to_dict()
-        data.update(
-            path=self.path,
-            encoding=self.encoding,
-            delimiter=self.delimiter,
-            mapped_columns=self.mapped_columns,
-            ignored_columns=self.ignored_columns,
-            rejects_path=self.rejects_path,
-        )
-        return data
+    def details(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "mapped_columns": self.mapped_columns,
+            "ignored_columns": self.ignored_columns,
+            "rejects_path": self.rejects_path,
+        }
 
 
 def check_region(region: str) -> str:

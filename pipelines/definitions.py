@@ -9,6 +9,12 @@ import dagster as dg
 from pipelines.csv_assets import csv_contacts, csv_import_job
 from pipelines.maintenance import store_maintenance_job, store_maintenance_schedule
 from pipelines.resources import ContactStoreResource
+from pipelines.salesforce_assets import (
+    salesforce_contacts,
+    salesforce_resource,
+    salesforce_sync_job,
+    salesforce_sync_schedule,
+)
 from pipelines.sensors import csv_drop_folder_sensor, drop_outcome_sensors
 
 
@@ -20,9 +26,9 @@ def contact_store() -> ContactStoreResource:
 
 
 defs = dg.Definitions(
-    assets=[csv_contacts],
-    jobs=[csv_import_job, store_maintenance_job],
+    assets=[csv_contacts, salesforce_contacts],
+    jobs=[csv_import_job, salesforce_sync_job, store_maintenance_job],
     sensors=[csv_drop_folder_sensor, *drop_outcome_sensors],
-    schedules=[store_maintenance_schedule],
-    resources={"contact_store": contact_store()},
+    schedules=[salesforce_sync_schedule, store_maintenance_schedule],
+    resources={"contact_store": contact_store(), "salesforce": salesforce_resource()},
 )

@@ -6,7 +6,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines import drop_folder
-from pipelines.csv_assets import ASSET, CONNECTION_TAG, csv_import_job
+from pipelines.csv_assets import ASSET, csv_import_job
+from pipelines.run_policy import CONNECTION_TAG
 
 DROP_FILE_TAG = "contact-sync/drop-file"
 DROP_MTIME_TAG = "contact-sync/drop-mtime-ns"

@@ -100,6 +100,44 @@ def test_changed_records_update_and_others_cost_nothing(engine: Engine, customer
     assert doc["tm_update"] is not None
 
 
+def test_an_update_rewrites_only_the_child_rows_that_changed(engine: Engine, customer: uuid.UUID) -> None:
+    run(engine, [person(1, "a"), person(2, "b")], customer)
+
+    def child_ids() -> dict[str, set[object]]:
+        with engine.connect() as conn:
+            return {
+                table.name: set(conn.execute(sa.select(table.c[key])).scalars())
+                for table, key in (
+                    (schema.contact_phone_numbers, "id"),
+                    (schema.contact_emails, "id"),
+                    (schema.contact_tags, "tag"),
+                )
+            }
+
+    before = child_ids()
+    result = run(engine, [person(1, "a", name="Renamed"), person(2, "b", phone="+1 201 555 9999")], customer)
+    assert result.updated == 2
+    after = child_ids()
+    # The renamed contact keeps its rows and their ids; only the changed phone is a new row.
+    assert after["contact_emails"] == before["contact_emails"]
+    assert after["contact_tags"] == before["contact_tags"]
+    assert len(after["contact_phone_numbers"] - before["contact_phone_numbers"]) == 1
+    a = get_contact_by_external(engine, customer, "a")
+    b = get_contact_by_external(engine, customer, "b")
+    assert a["first_name"] == "Renamed" and [p["number_e164"] for p in b["phone_numbers"]] == ["+12015559999"]
+
+
+def get_contact_by_external(engine: Engine, customer: uuid.UUID, external_id: str) -> dict[str, object]:
+    c = schema.contacts.c
+    with engine.connect() as conn:
+        contact_id = conn.execute(
+            sa.select(c.id).where(c.customer_id == customer, c.external_id == external_id, c.tm_delete.is_(None))
+        ).scalar_one()
+        found = get_contact(conn, customer, contact_id)
+    assert found is not None
+    return found
+
+
 def test_same_content_written_differently_is_unchanged(engine: Engine, customer: uuid.UUID) -> None:
     run(engine, [person(1, "a", phone="+12015550001", email="x@example.com")], customer)
     again = person(1, "a", phone="+12015550001", email="  X@EXAMPLE.COM ")

@@ -7,18 +7,24 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.fakes.salesforce import FakeSalesforce
 
 EXAMPLE = REPO / "examples" / "contacts.csv"
 CLI = [sys.executable, "-m", "pipelines.cli"]
 
 
-def run(*args: str, db: str, customer: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+def run(
+    *args: str, db: str, customer: str | None = None, check: bool = False, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTACTS_", "SALESFORCE_"))}
+    env.update(extra_env or {})
     env["CONTACTS_DATABASE_URL"] = db
     if customer:
         env["CONTACTS_CUSTOMER_ID"] = customer
@@ -178,3 +184,69 @@ def test_serve_answers_lookups_over_http(db: str) -> None:
         server.terminate()
         _, stderr = server.communicate(timeout=10)
     assert b"Traceback" not in stderr
+
+
+@pytest.fixture
+def sf() -> Iterator[FakeSalesforce]:
+    with FakeSalesforce() as fake:
+        fake.add_token("00Dcli!token")
+        fake.set_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        yield fake
+
+
+def run_sync(db: str, fake: FakeSalesforce, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"SALESFORCE_INSTANCE_URL": fake.url, "SALESFORCE_ACCESS_TOKEN": "00Dcli!token"}
+    return run("sync", "salesforce", *args, db=db, extra_env=env)
+
+
+def test_sync_salesforce_json_then_incremental(db: str, sf: FakeSalesforce) -> None:
+    ids = sf.generate(120)
+    first = run_sync(db, sf, "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["read"], report["inserted"], report["status"]) == (120, 120, "complete")
+    assert report["requests"] == 1 and report["cursor"]["complete"] is True
+    assert "00Dcli!token" not in first.stdout + first.stderr
+
+    sf.set_clock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    sf.update(ids[0], Email="moved@example.com")
+    second = json.loads(run_sync(db, sf, "--json").stdout)
+    assert second["updated"] == 1 and second["inserted"] == 0
+    found = run("lookup", "--email", "moved@example.com", "--json", db=db, check=True)
+    assert json.loads(found.stdout)["external_id"] == ids[0]
+
+
+def test_sync_without_credentials_is_one_line(db: str) -> None:
+    result = run("sync", "salesforce", db=db)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no Salesforce credentials") and len(result.stderr.splitlines()) == 1
+
+
+def test_sync_stopped_by_the_quota_exits_75_and_resumes(db: str, sf: FakeSalesforce) -> None:
+    sf.generate(2500)
+    sf.inject("limit", at=2)
+    stopped = run_sync(db, sf, "--bulk-threshold", "100000")
+    assert stopped.returncode == 75
+    assert "API request limit" in stopped.stderr and "next run resumes" in stopped.stderr
+    resumed = run_sync(db, sf, "--json")
+    assert resumed.returncode == 0 and json.loads(resumed.stdout)["status"] == "complete"
+
+
+def test_sync_a_named_connection_of_the_connections_file(db: str, sf: FakeSalesforce, tmp_path: Path) -> None:
+    customer = uuid.uuid4()
+    connections = tmp_path / "connections.yaml"
+    connections.write_text(
+        "connections:\n"
+        f"  - name: acme\n    system: salesforce\n    customer_id: {customer}\n"
+        "    env: {instance_url: ACME_SF_URL, access_token: ACME_SF_TOKEN}\n"
+    )
+    first = sf.generate(5)[0]
+    env = {"CONTACTS_CONNECTIONS_FILE": str(connections), "ACME_SF_URL": sf.url, "ACME_SF_TOKEN": "00Dcli!token"}
+    result = run("sync", "salesforce", "--connection", "acme", "--json", db=db, extra_env=env)
+    unknown = run("sync", "salesforce", "--connection", "initech", db=db, extra_env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["inserted"] == 5
+    email = sf.get(first)["Email"]
+    assert run("lookup", "--email", email, "--customer", str(customer), db=db).returncode == 0  # the file's customer
+    assert run("lookup", "--email", email, db=db).returncode == 1  # not the default one
+    assert unknown.returncode == 2 and "no connection named 'initech'" in unknown.stderr

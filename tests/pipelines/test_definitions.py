@@ -20,14 +20,21 @@ BIN = Path(sys.executable).parent
 def test_code_location_holds_the_jobs_sensors_and_schedules() -> None:
     dg.Definitions.validate_loadable(code_location)
     repo = code_location.get_repository_def()
-    assert {job.name for job in repo.get_all_jobs()} >= {"csv_import_job", "store_maintenance_job"}
+    assert {job.name for job in repo.get_all_jobs()} >= {
+        "csv_import_job",
+        "salesforce_sync_job",
+        "store_maintenance_job",
+    }
     assert {sensor.name for sensor in repo.sensor_defs} == {
         "csv_drop_folder_sensor",
         "csv_drop_success_sensor",
         "csv_drop_failure_sensor",
         "csv_drop_canceled_sensor",
     }
-    assert [schedule.name for schedule in repo.schedule_defs] == ["store_maintenance_schedule"]
+    assert sorted(schedule.name for schedule in repo.schedule_defs) == [
+        "salesforce_sync_schedule",
+        "store_maintenance_schedule",
+    ]
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert checks == {
         "reject_rate",

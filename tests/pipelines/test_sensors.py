@@ -18,9 +18,10 @@ import sqlalchemy as sa
 
 from contacts_store import schema
 from contacts_store.db import create_engine
-from pipelines.csv_assets import CONNECTION_TAG, csv_contacts, csv_import_job
+from pipelines.csv_assets import csv_contacts, csv_import_job
 from pipelines.maintenance import store_maintenance_job, store_maintenance_schedule
 from pipelines.resources import ContactStoreResource
+from pipelines.run_policy import CONNECTION_TAG
 from pipelines.sensors import DROP_FILE_TAG, csv_drop_folder_sensor, drop_outcome_sensors, file_away
 from tests.conftest import count_rows
 

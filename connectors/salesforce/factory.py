@@ -1,0 +1,57 @@
+"""A `SalesforceSource` for one connection: its secrets from the environment, its options checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from connectors.connections import Connection
+from connectors.errors import ConfigurationError
+from connectors.http import RetrySettings
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.mapping import FieldMap
+from connectors.salesforce.settings import SalesforceCredentials
+from connectors.salesforce.source import SalesforceSource, SalesforceSyncSettings
+
+_NUMBERS: dict[str, type] = {f.name: float if f.type == "float" else int for f in fields(SalesforceSyncSettings)}
+
+
+def sync_settings(
+    options: Mapping[str, Any], field_map: Mapping[str, str | None] | None = None
+) -> SalesforceSyncSettings:
+    """Settings from a connection's options (numbers as YAML or the command line gave them)."""
+    values: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in _NUMBERS or name == "field_map":
+            raise ConfigurationError(f"unknown Salesforce sync option {name!r}")
+        try:
+            number = _NUMBERS[name](value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
+        if number < 0:
+            raise ConfigurationError(f"{name} must not be negative")
+        values[name] = number
+    if "max_api_usage" in values and not 0 < values["max_api_usage"] <= 1:
+        raise ConfigurationError("max_api_usage is a share of the daily quota, between 0 and 1 (e.g. 0.9)")
+    return SalesforceSyncSettings(**values, field_map=FieldMap.build(field_map))
+
+
+def build_source(
+    connection: Connection,
+    options: Mapping[str, Any] | None = None,
+    fields: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    retry: RetrySettings | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SalesforceSource:
+    """The connection's file options, overridden by `options` and `fields` (the command line's)."""
+    credentials = SalesforceCredentials.from_env(connection.env, environ)
+    settings = sync_settings({**connection.options, **(options or {})}, {**connection.fields, **(fields or {})})
+    client = SalesforceClient(credentials, retry)
+    if clock is None:
+        return SalesforceSource(client, settings)
+    return SalesforceSource(client, settings, clock)

@@ -1,0 +1,20 @@
+"""Fixtures shared by the connector tests: a fake Salesforce org served over local HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.salesforce import FakeSalesforce
+
+
+@pytest.fixture
+def fake_salesforce() -> Iterator[FakeSalesforce]:
+    """A started, empty fake org (no tokens, no credentials yet), stopped with its sockets closed afterwards."""
+    fake = FakeSalesforce().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert not fake.server_errors, "the fake Salesforce crashed:\n" + "\n".join(fake.server_errors)
