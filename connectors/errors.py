@@ -25,3 +25,7 @@ class QuotaExhausted(SyncError):
 
 class SourceError(SyncError):
     """The CRM answered something unusable (a malformed body, an error that retries did not cure)."""
+
+
+class QueryTimeout(SourceError):
+    """The CRM gave up on a query that was too expensive; a narrower one may succeed."""

@@ -24,7 +24,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connectors.errors import AuthenticationError, ConfigurationError, QuotaExhausted, SourceError
+from connectors.errors import AuthenticationError, ConfigurationError, QueryTimeout, QuotaExhausted, SourceError
 from connectors.http import CrmSession, RetrySettings, plain_http_host
 from connectors.salesforce.settings import SalesforceCredentials
 
@@ -176,6 +176,8 @@ def _raise_translated(error: SalesforceError, what: str) -> NoReturn:
         raise AuthenticationError(f"Salesforce refused the session for {what} ({detail})") from None
     if isinstance(error, SalesforceRefusedRequest):
         raise AuthenticationError(f"Salesforce refused {what} ({detail}): check the user's permissions") from None
+    if isinstance(error, SalesforceMalformedRequest) and code == "QUERY_TIMEOUT":
+        raise QueryTimeout(f"Salesforce timed out on {what} ({message})") from None
     if isinstance(error, SalesforceMalformedRequest) and code in ("INVALID_FIELD", "INVALID_TYPE"):
         raise ConfigurationError(f"Salesforce rejected the field list for {what}: {message}") from None
     if isinstance(error, SalesforceResourceNotFound):

@@ -29,7 +29,7 @@ from typing import Any
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import Operation
 
-from connectors.errors import QuotaExhausted, SourceError
+from connectors.errors import QueryTimeout, QuotaExhausted, SourceError
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import FieldMap, flatten_csv, flatten_rest, parse_stamp, to_contact
 from contacts_store.ingest_model import Page
@@ -39,6 +39,9 @@ from contacts_store.sync_state import Cursor
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 2000
+# Before any Salesforce record: the lower bound of a first sync's window when it has to be split.
+ORG_EPOCH = datetime(1999, 1, 1, tzinfo=UTC)
+MIN_WINDOW = timedelta(minutes=1)
 SYSTEM = "salesforce"
 
 
@@ -131,8 +134,32 @@ class SalesforceSource:
     def _rest(
         self, lower: datetime | None, upper: datetime, previous: datetime | None, bulk_above: int | None = None
     ) -> Generator[Page, None, bool]:
-        """Page through the query; True (before yielding anything) when it matches more than `bulk_above`
-        records, which a Bulk API 2.0 job reads in far fewer requests."""
+        """Page through `[lower, upper)`; True (before yielding anything) when it matches more than `bulk_above`
+        records, which a Bulk API 2.0 job reads in far fewer requests.
+
+        A query Salesforce gives up on (`QUERY_TIMEOUT`, a busy org or a wide first window) is split into two
+        halves read one after the other: windows stay in stamp order, so each page's cursor stays valid.
+        """
+        windows: list[tuple[datetime | None, datetime]] = [(lower, upper)]
+        last: tuple[datetime | None, str | None] = (previous, None)
+        first = True
+        while windows:
+            low, high = windows.pop(0)
+            try:
+                result, headers = self._query(low, high)
+            except QueryTimeout:
+                windows[:0] = _halves(low, high)
+                log.info("query timed out; reading %s..%s in two halves", low, high)
+                continue
+            total = result.get("totalSize") if isinstance(result, dict) else None
+            if first and bulk_above is not None and isinstance(total, int) and total > bulk_above:
+                log.info("%d contacts to read: switching to Bulk API 2.0", total)
+                return True
+            first = False
+            last = yield from self._read_query(result, headers, last, upper, final=not windows)
+        return False
+
+    def _query(self, lower: datetime | None, upper: datetime) -> tuple[Any, dict[str, str]]:
         where = [f"SystemModstamp < {soql_datetime(upper)}"]
         if lower is not None:
             # Floor to the second: the literal has no fraction, and reading a little more is harmless.
@@ -140,12 +167,18 @@ class SalesforceSource:
         soql = self._soql(where, ordered=True)
         page_size = max(200, min(MAX_PAGE_SIZE, self.settings.page_size))
         headers = {"Sforce-Query-Options": f"batchSize={page_size}"} if page_size < MAX_PAGE_SIZE else {}
-        result = self.client.call(lambda sf: sf.query(soql, include_deleted=True, headers=headers), "the query")
-        total = result.get("totalSize") if isinstance(result, dict) else None
-        if bulk_above is not None and isinstance(total, int) and total > bulk_above:
-            log.info("%d contacts to read: switching to Bulk API 2.0", total)
-            return True
-        last_stamp, last_id = previous, None
+        return self.client.call(lambda sf: sf.query(soql, include_deleted=True, headers=headers), "the query"), headers
+
+    def _read_query(
+        self,
+        result: Any,
+        headers: dict[str, str],
+        last: tuple[datetime | None, str | None],
+        upper: datetime,
+        final: bool,
+    ) -> Generator[Page, None, tuple[datetime | None, str | None]]:
+        """Yield one query's pages, each with the cursor after it; the last page of the `final` window completes."""
+        last_stamp, last_id = last
         while True:
             records = _records_of(result)
             contacts = [self._contact(flatten_rest(record)) for record in records]
@@ -155,10 +188,9 @@ class SalesforceSource:
             next_url = result.get("nextRecordsUrl")
             if not done and not isinstance(next_url, str):
                 raise SourceError("Salesforce returned an unfinished query page without nextRecordsUrl")
-            cursor = _cursor(last_stamp or upper, last_id, upper, complete=done)
-            yield Page(list(contacts), cursor)
+            yield Page(list(contacts), _cursor(last_stamp or upper, last_id, upper, complete=done and final))
             if done:
-                return False
+                return last_stamp, last_id
             self._check_quota()
             result = self.client.call(
                 partial(_query_more, url=str(next_url), headers=headers),
@@ -238,6 +270,17 @@ class SalesforceSource:
                 f"the org has used {usage.used:,} of its {usage.limit:,} daily API requests "
                 f"(the sync stops at {self.settings.max_api_usage:.0%})"
             )
+
+
+def _halves(lower: datetime | None, upper: datetime) -> list[tuple[datetime | None, datetime]]:
+    """Two consecutive halves of a window; a window already narrower than a minute cannot be helped."""
+    start = lower or ORG_EPOCH
+    if upper - start <= MIN_WINDOW:
+        raise SourceError(
+            f"Salesforce timed out (QUERY_TIMEOUT) even on the window {iso(start)} to {iso(upper)}; try again later"
+        )
+    middle = (start + (upper - start) / 2).replace(microsecond=0)
+    return [(lower, middle), (middle, upper)]
 
 
 def _query_more(sf: Salesforce, url: str, headers: dict[str, str]) -> Any:

@@ -441,10 +441,32 @@ def test_recorded_org_syncs_every_contact(org: Org, fixtures_dir: Path) -> None:
     assert rerun.inserted == rerun.updated == rerun.deleted == rerun.writes == 0
 
 
-def test_query_timeout_fails_with_the_salesforce_reason(org: Org) -> None:
-    org.fake.generate(10)
+def test_a_query_timeout_splits_the_window_and_loses_nothing(org: Org) -> None:
+    ids = org.fake.generate(600, step=timedelta(seconds=10))
+    org.later(minutes=1)
+    org.fake.inject("query_timeout", at=1, times=2)  # the whole window, then its first half, time out
+    result = org.sync(source=org.source(page_size=200))
+    assert result.status == "complete" and result.inserted == 600
+    assert org.live_ids() == set(ids)
+    assert org.cursor()["complete"] is True  # type: ignore[index]
+    windows = [q for q in soql_of(org) if "SystemModstamp" in q]
+    assert len(windows) >= 4 and all("ORDER BY SystemModstamp ASC, Id ASC" in q for q in windows)
+
+    # Incremental windows split the same way.
+    org.later(hours=1)
+    changed = org.fake.add(LastName="After the split", Email="split@example.com")
     org.later(minutes=1)
     org.fake.inject("query_timeout", at=1)
+    assert org.sync().inserted == 1 and changed in org.live_ids()
+
+
+def test_a_query_that_always_times_out_fails_with_the_reason(org: Org) -> None:
+    org.fake.generate(10)
+    org.later(minutes=1)
+    org.sync()
+    org.later(hours=1)
+    before = org.cursor()
+    org.fake.inject("query_timeout", match="queryAll", times=100)
     with pytest.raises(SourceError, match="QUERY_TIMEOUT"):
         org.sync()
-    assert org.cursor() is None
+    assert org.cursor() == before
