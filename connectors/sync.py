@@ -10,15 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
 from connectors.errors import SyncError
 from connectors.prefetch import prefetched
-from contacts_store import schema
-from contacts_store.ingest import Ingestor, ProgressSink
+from contacts_store.ingest import Ingestor, ProgressSink, set_run_status
 from contacts_store.ingest_model import IngestOptions, IngestReport, Page
 from contacts_store.records import Source
 from contacts_store.resync import MassDeleteRefused, delete_missing
@@ -115,22 +113,13 @@ def sync(
         message=source.stopped,
     )
     if source.stopped:
-        _mark_run(engine, ingested.run_id, "stopped", source.stopped)
+        set_run_status(engine, ingested.run_id, "stopped", source.stopped)
     elif options.full and source.full_pass:
         try:
             result.deleted_missing = delete_missing(
                 engine, options.customer_id, source.system, seen, options.max_delete_fraction
             )
         except MassDeleteRefused as refused:
-            _mark_run(engine, ingested.run_id, "failed", str(refused))
+            set_run_status(engine, ingested.run_id, "failed", str(refused))
             raise MassDeleteError(str(refused)) from None
     return result
-
-
-def _mark_run(engine: Engine, run_id: str, status: str, message: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            schema.import_runs.update()
-            .where(schema.import_runs.c.id == uuid.UUID(run_id))
-            .values(status=status, message=message[:2000], tm_end=datetime.now(UTC))
-        )

@@ -53,6 +53,7 @@ __all__ = [
     "chunked",
     "ingest",
     "normalize_batch",
+    "set_run_status",
 ]
 
 Item = SourceContact | Reject
@@ -392,6 +393,17 @@ def ingest(
     """Upsert every record; counts reconcile: read = inserted + updated + unchanged + deleted + rejected."""
     with Ingestor(engine, options, on_rejects, on_progress) as ingestor:
         return ingestor.run(batches)
+
+
+def set_run_status(engine: Engine, run_id: str, status: str, message: str) -> None:
+    """Record how a run really ended when its caller knows more than the ingest did (a sync stopped on the
+    CRM's quota, a full resync that refused its deletions)."""
+    with engine.begin() as conn:
+        conn.execute(
+            schema.import_runs.update()
+            .where(schema.import_runs.c.id == uuid.UUID(run_id))
+            .values(status=status, message=message[:2000], tm_end=datetime.now(UTC))
+        )
 
 
 def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

@@ -49,10 +49,8 @@ class SalesforceClient:
     def __init__(self, credentials: SalesforceCredentials, retry: RetrySettings | None = None) -> None:
         self.credentials = credentials
         self.retry = retry or RetrySettings.from_env()
-        hosts = tuple(
-            host for host in (plain_http_host(credentials.instance_url or ""), plain_http_host(credentials.login_url))
-        )
-        self.session = CrmSession(self.retry, tuple(host for host in hosts if host))
+        urls = (credentials.instance_url or "", credentials.login_url)
+        self.session = CrmSession(self.retry, tuple(host for url in urls if (host := plain_http_host(url))))
         self._sf: Salesforce | None = None
         self.refreshes = 0
 

@@ -5,15 +5,18 @@ Every scenario ends by comparing the store with the org: a perfect sync holds ex
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 from connectors.errors import AuthenticationError, ConfigurationError, SourceError
 from connectors.salesforce.settings import SalesforceCredentials
 from connectors.sync import MassDeleteError
+from contacts_store import schema
 from tests.connectors.salesforce.conftest import Org
 
 
@@ -249,6 +252,11 @@ def test_request_limit_stops_cleanly_and_the_next_run_resumes(org: Org) -> None:
     stopped = org.sync(source=org.source(page_size=200))
     assert stopped.status == "stopped" and "API request limit" in (stopped.message or "")
     assert stopped.inserted == 400
+    with org.engine.connect() as conn:
+        run = conn.execute(
+            sa.select(schema.import_runs).where(schema.import_runs.c.id == uuid.UUID(stopped.run_id))
+        ).one()
+    assert run.status == "stopped" and "API request limit" in run.message
     assert org.cursor()["complete"] is False  # type: ignore[index]
     resumed = org.sync(source=org.source(page_size=200))
     assert resumed.status == "complete"
