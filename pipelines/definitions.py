@@ -11,6 +11,7 @@ from pipelines.maintenance import store_maintenance_job, store_maintenance_sched
 from pipelines.resources import ContactStoreResource
 from pipelines.salesforce_assets import (
     salesforce_contacts,
+    salesforce_full_resync_schedule,
     salesforce_resource,
     salesforce_sync_job,
     salesforce_sync_schedule,
@@ -29,6 +30,6 @@ defs = dg.Definitions(
     assets=[csv_contacts, salesforce_contacts],
     jobs=[csv_import_job, salesforce_sync_job, store_maintenance_job],
     sensors=[csv_drop_folder_sensor, *drop_outcome_sensors],
-    schedules=[salesforce_sync_schedule, store_maintenance_schedule],
+    schedules=[salesforce_sync_schedule, salesforce_full_resync_schedule, store_maintenance_schedule],
     resources={"contact_store": contact_store(), "salesforce": salesforce_resource()},
 )

@@ -27,6 +27,7 @@ from pipelines.run_report import ingest_metadata
 ASSET = "salesforce_contacts"
 SYSTEM = "salesforce"
 DEFAULT_CRON = "0 * * * *"
+DEFAULT_FULL_CRON = "30 4 * * 0"
 
 
 class SalesforceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -177,22 +178,43 @@ def _configured() -> bool:
     return bool(os.environ.get(CONNECTIONS_ENV) or os.environ.get("SALESFORCE_INSTANCE_URL"))
 
 
-@dg.schedule(
-    name="salesforce_sync_schedule",
-    cron_schedule=os.environ.get("CONTACTS_SALESFORCE_CRON") or DEFAULT_CRON,
-    job=salesforce_sync_job,
-    default_status=dg.DefaultScheduleStatus.RUNNING if _configured() else dg.DefaultScheduleStatus.STOPPED,
-    description="Every connection's incremental sync (hourly unless $CONTACTS_SALESFORCE_CRON says otherwise).",
-)
-def salesforce_sync_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+def _run_requests(context: dg.ScheduleEvaluationContext, kind: str, full: bool) -> list[dg.RunRequest]:
     tick = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "manual"
     requests = []
     for connection in _configuration(load_connections, None, SYSTEM):
+        run_config = {"ops": {ASSET: {"config": {"full": True}}}} if full else {}
         requests.append(
             dg.RunRequest(
-                run_key=f"{connection.name}:{tick}",
+                run_key=f"{kind}:{connection.name}:{tick}",
                 partition_key=connection.name,
+                run_config=run_config,
                 tags={CONNECTION_TAG: connection.tag},
             )
         )
     return requests
+
+
+_DEFAULT_STATUS = dg.DefaultScheduleStatus.RUNNING if _configured() else dg.DefaultScheduleStatus.STOPPED
+
+
+@dg.schedule(
+    name="salesforce_sync_schedule",
+    cron_schedule=os.environ.get("CONTACTS_SALESFORCE_CRON") or DEFAULT_CRON,
+    job=salesforce_sync_job,
+    default_status=_DEFAULT_STATUS,
+    description="Every connection's incremental sync (hourly unless $CONTACTS_SALESFORCE_CRON says otherwise).",
+)
+def salesforce_sync_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    return _run_requests(context, "incremental", full=False)
+
+
+@dg.schedule(
+    name="salesforce_full_resync_schedule",
+    cron_schedule=os.environ.get("CONTACTS_SALESFORCE_FULL_CRON") or DEFAULT_FULL_CRON,
+    job=salesforce_sync_job,
+    default_status=_DEFAULT_STATUS,
+    description="Every connection's full resync (Sundays 04:30 UTC unless $CONTACTS_SALESFORCE_FULL_CRON says "
+    "otherwise): removes contacts the org deleted for good, which no incremental sync can see.",
+)
+def salesforce_full_resync_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    return _run_requests(context, "full", full=True)

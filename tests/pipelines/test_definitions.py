@@ -32,6 +32,7 @@ def test_code_location_holds_the_jobs_sensors_and_schedules() -> None:
         "csv_drop_canceled_sensor",
     }
     assert sorted(schedule.name for schedule in repo.schedule_defs) == [
+        "salesforce_full_resync_schedule",
         "salesforce_sync_schedule",
         "store_maintenance_schedule",
     ]

@@ -18,7 +18,12 @@ import pytest
 from contacts_store.settings import NIL_CUSTOMER
 from pipelines.resources import ContactStoreResource
 from pipelines.run_policy import CONNECTION_TAG
-from pipelines.salesforce_assets import SalesforceResource, salesforce_contacts, salesforce_sync_schedule
+from pipelines.salesforce_assets import (
+    SalesforceResource,
+    salesforce_contacts,
+    salesforce_full_resync_schedule,
+    salesforce_sync_schedule,
+)
 from tests.conftest import REPO
 from tests.connectors.salesforce.conftest import T0, TOKEN
 from tests.fakes.salesforce import FakeSalesforce
@@ -106,6 +111,12 @@ def test_schedule_asks_for_one_run_per_connection_with_its_tag(tmp_path: Path, m
     assert [r.partition_key for r in requests] == ["c0", "c1"]  # type: ignore[union-attr]
     assert [r.tags[CONNECTION_TAG] for r in requests] == [f"{c}:salesforce" for c in customers]  # type: ignore[union-attr]
     assert len({r.run_key for r in requests}) == 2  # type: ignore[union-attr]
+    assert all(not r.run_config for r in requests)  # type: ignore[union-attr]
+
+    weekly = salesforce_full_resync_schedule(context)
+    assert [r.partition_key for r in weekly] == ["c0", "c1"]  # type: ignore[union-attr]
+    assert all(r.run_config == {"ops": {"salesforce_contacts": {"config": {"full": True}}}} for r in weekly)  # type: ignore[union-attr]
+    assert not {r.run_key for r in weekly} & {r.run_key for r in requests}  # type: ignore[union-attr]
 
 
 def test_connections_file_defines_the_partitions(tmp_path: Path) -> None:
