@@ -1,4 +1,4 @@
-"""Fixtures shared by the connector tests: a fake Salesforce org served over local HTTP."""
+"""Fixtures shared by the connector tests: a fake Salesforce org and a fake HubSpot portal over local HTTP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.salesforce import FakeSalesforce
 
 
@@ -18,3 +19,14 @@ def fake_salesforce() -> Iterator[FakeSalesforce]:
     finally:
         fake.stop()
     assert not fake.server_errors, "the fake Salesforce crashed:\n" + "\n".join(fake.server_errors)
+
+
+@pytest.fixture
+def fake_hubspot() -> Iterator[FakeHubSpot]:
+    """A started, empty fake portal (no tokens yet), stopped with its sockets closed afterwards."""
+    fake = FakeHubSpot().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert not fake.server_errors, "the fake HubSpot crashed:\n" + "\n".join(fake.server_errors)
