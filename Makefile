@@ -7,7 +7,7 @@ DEMO_DB ?= sqlite:///contacts.db
 DAGSTER_PORT ?= 3000
 LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install demo dagster serve test test-fast lint format bench bench-dagster bench-lookup bench-sync clean
+.PHONY: install demo dagster serve test test-fast lint format bench bench-dagster bench-lookup bench-sync bench-hubspot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench-lookup: install
 
 bench-sync: install
 	$(BIN)/python bench/sync_salesforce.py
+
+bench-hubspot: install
+	$(BIN)/python bench/sync_hubspot.py
 
 clean:
 	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache .dagster

@@ -14,10 +14,15 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 
-def _serve(pipe: Connection) -> None:
-    from tests.fakes.salesforce import FakeSalesforce
+def _serve(pipe: Connection, kind: str) -> None:
+    if kind == "hubspot":
+        from tests.fakes.hubspot import FakeHubSpot
 
-    fake = FakeSalesforce().start()
+        fake: Any = FakeHubSpot().start()
+    else:
+        from tests.fakes.salesforce import FakeSalesforce
+
+        fake = FakeSalesforce().start()
     try:
         while True:
             message = pipe.recv()
@@ -41,12 +46,12 @@ def _serve(pipe: Connection) -> None:
 
 
 class RemoteFake:
-    """Calls and attribute reads go to the `FakeSalesforce` in the child; `ids()` lists its record ids."""
+    """Calls and attribute reads go to the fake (`FakeSalesforce` or `FakeHubSpot`) in the child."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "salesforce") -> None:
         context = multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), daemon=True)
+        self._process = context.Process(target=_serve, args=(child, kind), daemon=True)
         self._process.start()
 
     def _ask(self, kind: str, name: str, *args: Any, **kwargs: Any) -> Any:

@@ -32,9 +32,18 @@ from connectors.errors import ConfigurationError
 from contacts_store.settings import default_customer_id
 
 CONNECTIONS_ENV = "CONTACTS_CONNECTIONS_FILE"
-SYSTEMS = ("salesforce",)
+SYSTEMS = ("salesforce", "hubspot")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_OPTIONS = {"lookback_seconds", "page_size", "bulk_threshold", "bulk_page_size", "max_api_usage"}
+# Every connector's options; each connector refuses those it does not know.
+_OPTIONS = {
+    "lookback_seconds",
+    "page_size",
+    "bulk_threshold",
+    "bulk_page_size",
+    "max_api_usage",
+    "search_page_size",
+    "search_rps",
+}
 _SECRET_KEYS = {"access_token", "client_secret", "password", "token", "secret", "api_key"}
 
 

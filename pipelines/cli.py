@@ -269,6 +269,22 @@ def _print_import_summary(result: Any) -> None:
 sync_app = typer.Typer(help="Sync contacts from a CRM (incremental; deletes follow).", no_args_is_help=True)
 app.add_typer(sync_app, name="sync")
 
+ConnectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--connection",
+        help="A connection of $CONTACTS_CONNECTIONS_FILE (its customer, secrets' variables and options).",
+        show_default=False,
+    ),
+]
+AllowMassDeleteOption = Annotated[
+    bool, typer.Option("--allow-mass-delete", help="Let --full delete more than half of the live contacts.")
+]
+SyncRegionOption = Annotated[
+    str | None,
+    typer.Option("--region", help="Country for numbers without a country code (default: US).", show_default=False),
+]
+
 # Exit status of a sync stopped by the CRM's API quota: everything read is stored, run again later (EX_TEMPFAIL).
 EXIT_STOPPED = 75
 
@@ -276,24 +292,12 @@ EXIT_STOPPED = 75
 @sync_app.command("salesforce")
 def sync_salesforce(
     customer: CustomerOption = None,
-    connection: Annotated[
-        str | None,
-        typer.Option(
-            "--connection",
-            help="A connection of $CONTACTS_CONNECTIONS_FILE (its customer, secrets' variables and options).",
-            show_default=False,
-        ),
-    ] = None,
+    connection: ConnectionOption = None,
     full: Annotated[
         bool, typer.Option("--full", help="Read every contact again and delete those the org no longer has.")
     ] = False,
-    allow_mass_delete: Annotated[
-        bool, typer.Option("--allow-mass-delete", help="Let --full delete more than half of the live contacts.")
-    ] = False,
-    region: Annotated[
-        str | None,
-        typer.Option("--region", help="Country for numbers without a country code (default: US).", show_default=False),
-    ] = None,
+    allow_mass_delete: AllowMassDeleteOption = False,
+    region: SyncRegionOption = None,
     field: Annotated[
         list[str] | None,
         typer.Option(
@@ -332,6 +336,47 @@ def sync_salesforce(
     )
 
 
+@sync_app.command("hubspot")
+def sync_hubspot(
+    customer: CustomerOption = None,
+    connection: ConnectionOption = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="List every contact again and delete those the portal no longer has.")
+    ] = False,
+    allow_mass_delete: AllowMassDeleteOption = False,
+    region: SyncRegionOption = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="Map one more property, e.g. hs_lead_status=tag or assistant_phone=phone:other (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    lookback: Annotated[
+        float | None,
+        typer.Option("--lookback", help="Seconds re-read before the cursor (search lag); default 300.", min=0),
+    ] = None,
+    workers: WorkersOption = None,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync HubSpot contacts: changes since the last run (search), archived and restored contacts."""
+    _sync_command(
+        "hubspot",
+        customer=customer,
+        connection_name=connection,
+        full=full,
+        allow_mass_delete=allow_mass_delete,
+        region=region,
+        fields=field or [],
+        options={"lookback_seconds": lookback},
+        workers=workers,
+        database_url=database_url,
+        as_json=as_json,
+    )
+
+
 def _sync_command(
     system: str,
     *,
@@ -349,7 +394,7 @@ def _sync_command(
     def action() -> None:
         from connectors.connections import default_connection, find_connection
         from connectors.errors import ConfigurationError, QuotaExhausted, SyncError
-        from connectors.salesforce.mapping import parse_field_specs
+        from connectors.field_map import parse_field_specs
         from pipelines.crm_sync import sync_connection
         from pipelines.csv_import import ImportOptionError
 

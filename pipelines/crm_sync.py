@@ -21,7 +21,13 @@ def _salesforce(connection: Connection, **kwargs: Any) -> Any:
     return build_source(connection, **kwargs)
 
 
-SOURCE_FACTORIES: dict[str, SourceFactory] = {"salesforce": _salesforce}
+def _hubspot(connection: Connection, **kwargs: Any) -> Any:
+    from connectors.hubspot.factory import build_source
+
+    return build_source(connection, **kwargs)
+
+
+SOURCE_FACTORIES: dict[str, SourceFactory] = {"salesforce": _salesforce, "hubspot": _hubspot}
 
 
 def sync_connection(

@@ -7,6 +7,13 @@ import os
 import dagster as dg
 
 from pipelines.csv_assets import csv_contacts, csv_import_job
+from pipelines.hubspot_assets import (
+    hubspot_contacts,
+    hubspot_full_resync_schedule,
+    hubspot_resource,
+    hubspot_sync_job,
+    hubspot_sync_schedule,
+)
 from pipelines.maintenance import store_maintenance_job, store_maintenance_schedule
 from pipelines.resources import ContactStoreResource
 from pipelines.salesforce_assets import (
@@ -27,9 +34,19 @@ def contact_store() -> ContactStoreResource:
 
 
 defs = dg.Definitions(
-    assets=[csv_contacts, salesforce_contacts],
-    jobs=[csv_import_job, salesforce_sync_job, store_maintenance_job],
+    assets=[csv_contacts, salesforce_contacts, hubspot_contacts],
+    jobs=[csv_import_job, salesforce_sync_job, hubspot_sync_job, store_maintenance_job],
     sensors=[csv_drop_folder_sensor, *drop_outcome_sensors],
-    schedules=[salesforce_sync_schedule, salesforce_full_resync_schedule, store_maintenance_schedule],
-    resources={"contact_store": contact_store(), "salesforce": salesforce_resource()},
+    schedules=[
+        salesforce_sync_schedule,
+        salesforce_full_resync_schedule,
+        hubspot_sync_schedule,
+        hubspot_full_resync_schedule,
+        store_maintenance_schedule,
+    ],
+    resources={
+        "contact_store": contact_store(),
+        "salesforce": salesforce_resource(),
+        "hubspot": hubspot_resource(),
+    },
 )

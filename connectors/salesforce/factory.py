@@ -10,31 +10,22 @@ from typing import Any
 from connectors.connections import Connection
 from connectors.errors import ConfigurationError
 from connectors.http import RetrySettings
+from connectors.options import parse_numbers
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import FieldMap
 from connectors.salesforce.settings import SalesforceCredentials
 from connectors.salesforce.source import SalesforceSource, SalesforceSyncSettings
 
-_NUMBERS: dict[str, type] = {f.name: float if f.type == "float" else int for f in fields(SalesforceSyncSettings)}
+_NUMBERS: dict[str, type] = {
+    f.name: float if f.type == "float" else int for f in fields(SalesforceSyncSettings) if f.name != "field_map"
+}
 
 
 def sync_settings(
     options: Mapping[str, Any], field_map: Mapping[str, str | None] | None = None
 ) -> SalesforceSyncSettings:
     """Settings from a connection's options (numbers as YAML or the command line gave them)."""
-    values: dict[str, Any] = {}
-    for name, value in options.items():
-        if value is None:
-            continue
-        if name not in _NUMBERS or name == "field_map":
-            raise ConfigurationError(f"unknown Salesforce sync option {name!r}")
-        try:
-            number = _NUMBERS[name](value)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
-        if number < 0:
-            raise ConfigurationError(f"{name} must not be negative")
-        values[name] = number
+    values = parse_numbers(options, _NUMBERS, "Salesforce")
     if "max_api_usage" in values and not 0 < values["max_api_usage"] <= 1:
         raise ConfigurationError("max_api_usage is a share of the daily quota, between 0 and 1 (e.g. 0.9)")
     return SalesforceSyncSettings(**values, field_map=FieldMap.build(field_map))

@@ -8,19 +8,19 @@ through one function and produce identical records and fingerprints.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
-from connectors.errors import ConfigurationError, SourceError
-from contacts_store.records import EmailType, PhoneType, RawEmail, RawPhone, SourceContact
+from connectors.errors import SourceError
+from connectors.field_map import FieldMap as BaseFieldMap
+from connectors.field_map import FieldRules
+from connectors.field_map import parse_field_specs as parse_field_specs
+from contacts_store.records import RawEmail, RawPhone, SourceContact
 
 # Fields every sync reads, whatever the mapping says: identity, deletion, merge and the cursor.
 SYSTEM_FIELDS = ("Id", "IsDeleted", "MasterRecordId", "SystemModstamp")
-
-NAME_TARGETS = ("first_name", "last_name", "display_name", "company", "job_title", "notes")
 
 DEFAULT_FIELD_MAP: dict[str, str] = {
     "FirstName": "first_name",
@@ -35,81 +35,25 @@ DEFAULT_FIELD_MAP: dict[str, str] = {
     "Fax": "phone:fax",
 }
 
-# A field or one parent-relationship hop (Account.Name), as SOQL spells them; nothing else reaches a query.
-_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
-
 Flat = dict[str, str | None]
 
 
 @dataclass(frozen=True)
-class FieldMap:
-    """Which Salesforce field fills which contact field; phones and emails keep the map's order."""
+class FieldMap(BaseFieldMap):
+    """Which Salesforce field fills which contact field."""
 
-    targets: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def build(cls, extra: Mapping[str, str | None] | None = None) -> FieldMap:
-        """The defaults with `extra` applied: a field mapped to a target is added or re-targeted, to "" or None
-        dropped. Targets: first_name, last_name, display_name, company, job_title, notes, tag,
-        phone:<mobile|work|home|fax|other>, email:<work|personal|other>."""
-        merged: dict[str, str] = dict(DEFAULT_FIELD_MAP)
-        for field, target in (extra or {}).items():
-            name = field.strip()
-            if not _FIELD_NAME.match(name):
-                raise ConfigurationError(f"{field!r} is not a Salesforce field name (e.g. Department, Account.Name)")
-            if name in SYSTEM_FIELDS:
-                raise ConfigurationError(f"{name} is read by every sync and cannot be mapped")
-            if not target:
-                merged.pop(name, None)
-                continue
-            merged[name] = _check_target(name, target.strip().lower())
-        return cls(tuple(merged.items()))
-
-    @cached_property
-    def plan(self) -> tuple[tuple[str, str, PhoneType | EmailType | None], ...]:
-        """The targets parsed once: (field, kind, phone or email type)."""
-        steps: list[tuple[str, str, PhoneType | EmailType | None]] = []
-        for field, target in self.targets:
-            kind, _, subtype = target.partition(":")
-            typed: PhoneType | EmailType | None = None
-            if kind == "phone":
-                typed = PhoneType(subtype)
-            elif kind == "email":
-                typed = EmailType(subtype)
-            steps.append((field, kind, typed))
-        return tuple(steps)
+    DEFAULTS: ClassVar[Mapping[str, str]] = DEFAULT_FIELD_MAP
+    # A field or one parent-relationship hop (Account.Name), as SOQL spells them; nothing else reaches a query.
+    RULES: ClassVar[FieldRules] = FieldRules(
+        re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$"),
+        SYSTEM_FIELDS,
+        "a Salesforce field name (e.g. Department, Account.Name)",
+    )
 
     @property
     def fields(self) -> list[str]:
         """The SOQL select list: the mapped fields, then the system fields."""
-        return [field for field, _ in self.targets] + [f for f in SYSTEM_FIELDS if f not in dict(self.targets)]
-
-
-def parse_field_specs(specs: Iterable[str]) -> dict[str, str | None]:
-    """`Field=target` pairs from the command line or a connections file; `Field=` drops a default."""
-    mapping: dict[str, str | None] = {}
-    for spec in specs:
-        field, sep, target = spec.partition("=")
-        if not sep:
-            raise ConfigurationError(f"field mapping {spec!r} must look like Field=target (e.g. Department=notes)")
-        mapping[field.strip()] = target.strip() or None
-    return mapping
-
-
-def _check_target(field: str, target: str) -> str:
-    kind, _, subtype = target.partition(":")
-    valid = (
-        (kind in NAME_TARGETS and not subtype)
-        or (kind == "tag" and not subtype)
-        or (kind == "phone" and subtype in PhoneType._value2member_map_)
-        or (kind == "email" and subtype in EmailType._value2member_map_)
-    )
-    if not valid:
-        raise ConfigurationError(
-            f"{field}={target}: the target must be one of {', '.join(NAME_TARGETS)}, tag, "
-            "phone:<mobile|work|home|fax|other> or email:<work|personal|other>"
-        )
-    return target
+        return self.names
 
 
 def flatten_rest(record: Mapping[str, Any]) -> Flat:

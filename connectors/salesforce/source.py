@@ -32,6 +32,7 @@ from simple_salesforce.bulk2 import Operation
 from connectors.errors import QueryTimeout, QuotaExhausted, SourceError
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import FieldMap, flatten_csv, flatten_rest, parse_stamp, to_contact
+from connectors.source_base import SourceBase, utc_now
 from contacts_store.ingest_model import Page
 from contacts_store.records import SourceContact
 from contacts_store.sync_state import Cursor
@@ -67,42 +68,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class SalesforceSource:
-    """Reads one org's contacts since a cursor. After `pages()` is exhausted, `stopped` holds the reason when the
-    run ended early on the API quota, and `full_pass` tells whether every contact of the org was read."""
+class SalesforceSource(SourceBase[SalesforceClient, SalesforceSyncSettings]):
+    """Reads one org's contacts since a cursor (see `SourceBase` for `stopped` and `full_pass`)."""
 
     system = SYSTEM
+    mode = "rest"
 
     def __init__(
         self,
         client: SalesforceClient,
         settings: SalesforceSyncSettings | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.client = client
-        self.settings = settings or SalesforceSyncSettings()
-        self.clock = clock
-        self.stopped: str | None = None
-        self.full_pass = False
-        self.mode = "rest"
-        self._row = 0
-
-    @property
-    def requests(self) -> int:
-        return self.client.requests_sent
-
-    # -- entry point -----------------------------------------------------------------------------------------
-
-    def pages(self, cursor: Cursor | None, *, full: bool = False) -> Iterator[Page]:
-        try:
-            yield from self._pages(cursor or {}, full)
-        except QuotaExhausted as stop:
-            self.stopped = str(stop)
-            log.info("stopping: %s; the next run resumes from the saved cursor", stop)
+        super().__init__(client, settings or SalesforceSyncSettings(), clock)
 
     def _pages(self, cursor: Cursor, full: bool) -> Iterator[Page]:
         # Whole seconds: SOQL literals have no fraction, and a sub-second upper bound would be rounded anyway.

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.salesforce import FakeSalesforce
 
 EXAMPLE = REPO / "examples" / "contacts.csv"
@@ -23,7 +24,7 @@ CLI = [sys.executable, "-m", "pipelines.cli"]
 def run(
     *args: str, db: str, customer: str | None = None, check: bool = False, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTACTS_", "SALESFORCE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTACTS_", "SALESFORCE_", "HUBSPOT_"))}
     env.update(extra_env or {})
     env["CONTACTS_DATABASE_URL"] = db
     if customer:
@@ -250,3 +251,25 @@ def test_sync_a_named_connection_of_the_connections_file(db: str, sf: FakeSalesf
     assert run("lookup", "--email", email, "--customer", str(customer), db=db).returncode == 0  # the file's customer
     assert run("lookup", "--email", email, db=db).returncode == 1  # not the default one
     assert unknown.returncode == 2 and "no connection named 'initech'" in unknown.stderr
+
+
+def test_sync_hubspot_json_then_incremental(db: str) -> None:
+    with FakeHubSpot() as portal:
+        portal.add_token("pat-cli")
+        portal.set_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        ids = portal.generate(150)
+        env = {"HUBSPOT_ACCESS_TOKEN": "pat-cli", "HUBSPOT_BASE_URL": portal.url}
+        first = run("sync", "hubspot", "--json", db=db, extra_env=env)
+        assert first.returncode == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert (report["read"], report["status"], report["system"]) == (150, "complete", "hubspot")
+        assert report["inserted"] + report["rejected"] == 150 and "pat-cli" not in first.stdout
+        portal.set_clock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+        portal.update(ids[0], email="moved@example.com")
+        portal.archive(ids[1])
+        second = json.loads(run("sync", "hubspot", "--json", db=db, extra_env=env).stdout)
+        assert (second["updated"], second["deleted"], second["inserted"]) == (1, 1, 0)
+        found = run("lookup", "--email", "moved@example.com", "--json", db=db, check=True)
+        assert json.loads(found.stdout)["external_id"] == ids[0]
+    missing = run("sync", "hubspot", db=db)
+    assert missing.returncode == 2 and "HUBSPOT_ACCESS_TOKEN" in missing.stderr

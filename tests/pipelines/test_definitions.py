@@ -32,6 +32,8 @@ def test_code_location_holds_the_jobs_sensors_and_schedules() -> None:
         "csv_drop_canceled_sensor",
     }
     assert sorted(schedule.name for schedule in repo.schedule_defs) == [
+        "hubspot_full_resync_schedule",
+        "hubspot_sync_schedule",
         "salesforce_full_resync_schedule",
         "salesforce_sync_schedule",
         "store_maintenance_schedule",

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.http import RetrySettings
@@ -18,8 +16,7 @@ from connectors.salesforce.mapping import FieldMap
 from connectors.salesforce.settings import SalesforceCredentials
 from connectors.salesforce.source import SalesforceSource, SalesforceSyncSettings
 from connectors.sync import SyncOptions, SyncResult, sync
-from contacts_store import schema
-from contacts_store.sync_state import CursorKey, read_cursor
+from tests.connectors.store_view import StoreView
 from tests.fakes.salesforce import FakeSalesforce
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -28,8 +25,10 @@ FAST_RETRY = RetrySettings(attempts=3, backoff=0.01, backoff_max=0.05, timeout=1
 
 
 @dataclass
-class Org:
+class Org(StoreView):
     """The fake org and the store it syncs into. `at(t)` moves the org clock; syncs run one second later."""
+
+    system = "salesforce"  # not a field: the store view reads it
 
     fake: FakeSalesforce
     engine: Engine
@@ -64,44 +63,6 @@ class Org:
             return sync(self.engine, source, options)
         finally:
             source.client.close()
-
-    def cursor(self) -> dict[str, Any] | None:
-        return read_cursor(self.engine, CursorKey(self.customer, "salesforce"))
-
-    def contacts(self) -> dict[str, dict[str, Any]]:
-        """external id -> the stored contact (live or not), with its phone numbers and emails."""
-        c = schema.contacts.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(c.id, c.external_id, c.first_name, c.last_name, c.company, c.tm_delete).where(
-                    c.customer_id == self.customer, c.external_system == "salesforce"
-                )
-            ).all()
-            phones = conn.execute(
-                sa.select(schema.contact_phone_numbers.c.contact_id, schema.contact_phone_numbers.c.number_e164)
-            ).all()
-            emails = conn.execute(sa.select(schema.contact_emails.c.contact_id, schema.contact_emails.c.address)).all()
-        phones_of: dict[Any, list[str]] = defaultdict(list)
-        emails_of: dict[Any, list[str]] = defaultdict(list)
-        for phone in phones:
-            phones_of[phone.contact_id].append(phone.number_e164)
-        for email in emails:
-            emails_of[email.contact_id].append(email.address)
-        found: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            assert row.external_id not in found or found[row.external_id]["deleted"], "two live rows for one id"
-            found[row.external_id] = {
-                "first_name": row.first_name,
-                "last_name": row.last_name,
-                "company": row.company,
-                "deleted": row.tm_delete is not None,
-                "phones": sorted(phones_of[row.id]),
-                "emails": sorted(emails_of[row.id]),
-            }
-        return found
-
-    def live_ids(self) -> set[str]:
-        return {key for key, value in self.contacts().items() if not value["deleted"]}
 
     def expected_live_ids(self) -> set[str]:
         """What a perfect sync holds: every record of the org that is not deleted."""

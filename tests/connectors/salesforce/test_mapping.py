@@ -144,7 +144,7 @@ def test_bad_field_mappings_are_configuration_errors(extra: dict[str, str], mess
 
 def test_field_specs_from_the_command_line() -> None:
     assert parse_field_specs(["Department=notes", "Fax="]) == {"Department": "notes", "Fax": None}
-    with pytest.raises(ConfigurationError, match="Field=target"):
+    with pytest.raises(ConfigurationError, match="field=target"):
         parse_field_specs(["Department"])
 
 
