@@ -47,7 +47,9 @@ CONTACTS_PATH = "/crm/v3/objects/contacts"
 SEARCH_PATH = CONTACTS_PATH + "/search"
 PROPERTIES_PATH = "/crm/v3/properties/contacts"
 JSON_TYPE = "application/json;charset=utf-8"
-FAULT_KINDS = frozenset({"429", "429_no_retry_after", "500", "502", "503", "reset", "timeout", "malformed", "401"})
+FAULT_KINDS = frozenset(
+    {"429", "429_no_retry_after", "429_daily", "500", "502", "503", "reset", "timeout", "malformed", "401"}
+)
 
 LIST_DEFAULT_LIMIT = 10
 LIST_MAX_LIMIT = 100
@@ -1080,6 +1082,8 @@ class FakeHubSpot:
             }
 
     def _fault_response(self, kind: str, is_search: bool) -> _Response:
+        if kind == "429_daily":
+            return _json_response(429, rate_limit_body("DAILY"))
         if kind in ("429", "429_no_retry_after"):
             headers = {"Retry-After": "1"} if kind == "429" else {}
             return _json_response(429, rate_limit_body("SECONDLY" if is_search else "TEN_SECONDLY_ROLLING"), headers)

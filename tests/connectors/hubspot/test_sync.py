@@ -378,3 +378,16 @@ def test_the_default_pacing_keeps_under_the_portal_search_limit(portal: Portal) 
     assert not [r for r in portal.fake.requests if r.status == 429]
     assert source.client.limiter.waited > 1.0
     portal.assert_converged()
+
+
+def test_the_daily_limit_stops_cleanly_and_the_next_run_resumes(portal: Portal) -> None:
+    portal.fake.generate(450, step=timedelta(seconds=1))
+    portal.later(minutes=1)
+    portal.fake.inject("429_daily", at=3, times=10)  # the third request and all its retries
+    stopped = portal.sync(source=portal.source(page_size=100))
+    assert stopped.status == "stopped" and "daily API limit" in (stopped.message or "")
+    assert len(portal.live_ids()) == 200  # the two pages read before the limit, stored with their progress
+    portal.fake.clear_faults()
+    resumed = portal.sync(source=portal.source(page_size=100))
+    assert resumed.status == "complete" and resumed.inserted == 250
+    portal.assert_converged()
