@@ -15,8 +15,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.mapping import FieldMap
 from connectors.hubspot.settings import HubSpotCredentials
 from connectors.hubspot.source import HubSpotSource, HubSpotSyncSettings
-from connectors.sync import SyncOptions, SyncResult, sync
-from tests.connectors.store_view import StoreView
+from tests.connectors.harness import SyncHarness
 from tests.fakes.hubspot import FakeHubSpot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -25,24 +24,16 @@ FAST_RETRY = RetrySettings(attempts=3, backoff=0.01, backoff_max=0.05, timeout=1
 
 
 @dataclass
-class Portal(StoreView):
+class Portal(SyncHarness):
     """The fake portal and the store it syncs into. `at(t)` moves the portal clock; syncs run one second later."""
 
-    system = "hubspot"  # not a field: the store view reads it
+    system = "hubspot"  # not a field: the harness reads it
 
     fake: FakeHubSpot
     engine: Engine
     customer: uuid.UUID
     settings: dict[str, Any] = field(default_factory=dict)
     now: datetime = T0
-
-    def at(self, moment: datetime) -> None:
-        self.now = moment
-        self.fake.set_clock(moment)
-
-    def later(self, **delta: float) -> datetime:
-        self.at(self.now + timedelta(**delta))
-        return self.now
 
     def source(self, credentials: HubSpotCredentials | None = None, **settings: Any) -> HubSpotSource:
         creds = credentials or HubSpotCredentials(access_token=TOKEN, base_url=self.fake.url)
@@ -54,16 +45,6 @@ class Portal(StoreView):
         return HubSpotSource(
             client, HubSpotSyncSettings(**merged, field_map=FieldMap.build(fields)), clock=lambda: sync_start
         )
-
-    def sync(
-        self, full: bool = False, source: HubSpotSource | None = None, max_delete_fraction: float | None = 0.5
-    ) -> SyncResult:
-        source = source or self.source()
-        try:
-            options = SyncOptions(self.customer, full=full, workers=0, max_delete_fraction=max_delete_fraction)
-            return sync(self.engine, source, options)
-        finally:
-            source.client.close()
 
     def expected_live_ids(self) -> set[str]:
         """What a perfect sync holds: every live contact of the portal."""

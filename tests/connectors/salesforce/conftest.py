@@ -15,8 +15,7 @@ from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import FieldMap
 from connectors.salesforce.settings import SalesforceCredentials
 from connectors.salesforce.source import SalesforceSource, SalesforceSyncSettings
-from connectors.sync import SyncOptions, SyncResult, sync
-from tests.connectors.store_view import StoreView
+from tests.connectors.harness import SyncHarness
 from tests.fakes.salesforce import FakeSalesforce
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -25,24 +24,16 @@ FAST_RETRY = RetrySettings(attempts=3, backoff=0.01, backoff_max=0.05, timeout=1
 
 
 @dataclass
-class Org(StoreView):
+class Org(SyncHarness):
     """The fake org and the store it syncs into. `at(t)` moves the org clock; syncs run one second later."""
 
-    system = "salesforce"  # not a field: the store view reads it
+    system = "salesforce"  # not a field: the harness reads it
 
     fake: FakeSalesforce
     engine: Engine
     customer: uuid.UUID
     settings: dict[str, Any] = field(default_factory=dict)
     now: datetime = T0
-
-    def at(self, moment: datetime) -> None:
-        self.now = moment
-        self.fake.set_clock(moment)
-
-    def later(self, **delta: float) -> datetime:
-        self.at(self.now + timedelta(**delta))
-        return self.now
 
     def source(self, credentials: SalesforceCredentials | None = None, **settings: Any) -> SalesforceSource:
         creds = credentials or SalesforceCredentials(instance_url=self.fake.url, access_token=TOKEN)
@@ -53,16 +44,6 @@ class Org(StoreView):
         return SalesforceSource(
             client, SalesforceSyncSettings(**merged, field_map=FieldMap.build(fields)), clock=lambda: sync_start
         )
-
-    def sync(
-        self, full: bool = False, source: SalesforceSource | None = None, max_delete_fraction: float | None = 0.5
-    ) -> SyncResult:
-        source = source or self.source()
-        try:
-            options = SyncOptions(self.customer, full=full, workers=0, max_delete_fraction=max_delete_fraction)
-            return sync(self.engine, source, options)
-        finally:
-            source.client.close()
 
     def expected_live_ids(self) -> set[str]:
         """What a perfect sync holds: every record of the org that is not deleted."""

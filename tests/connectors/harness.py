@@ -1,24 +1,49 @@
-"""What a connector test reads back from the store: the contacts of one customer and system, and the cursor."""
+"""What every connector test harness shares: moving the fake CRM's clock, running a sync, and reading back the
+contacts and cursor of one customer and system."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from connectors.sync import SyncOptions, SyncResult, sync
 from contacts_store import schema
 from contacts_store.sync_state import CursorKey, read_cursor
 
 
-class StoreView:
-    """Mixed into a test harness that has `engine`, `customer` and `system`."""
+class SyncHarness:
+    """Mixed into a harness dataclass that has `fake`, `engine`, `customer`, `now` and `system`, and builds its
+    connector's source with `source()`."""
 
+    fake: Any
     engine: Engine
     customer: uuid.UUID
     system: str
+    now: datetime
+
+    def source(self) -> Any:
+        raise NotImplementedError
+
+    def at(self, moment: datetime) -> None:
+        self.now = moment
+        self.fake.set_clock(moment)
+
+    def later(self, **delta: float) -> datetime:
+        self.at(self.now + timedelta(**delta))
+        return self.now
+
+    def sync(self, full: bool = False, source: Any = None, max_delete_fraction: float | None = 0.5) -> SyncResult:
+        source = source or self.source()
+        try:
+            options = SyncOptions(self.customer, full=full, workers=0, max_delete_fraction=max_delete_fraction)
+            return sync(self.engine, source, options)
+        finally:
+            source.client.close()
 
     def cursor(self) -> dict[str, Any] | None:
         return read_cursor(self.engine, CursorKey(self.customer, self.system))
