@@ -17,31 +17,28 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import gc
 import itertools
 import json
 import operator
 import random
 import re
-import socket
-import threading
 import time
-import traceback
-import unicodedata
 import uuid
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import Message
 from fnmatch import fnmatchcase
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any
-from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, urlencode, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode
+
+from tests.fakes import server
+from tests.fakes.people import BAD_EMAILS as _BAD_EMAILS  # noqa: F401 - the Zoho fake's tests import it from here
+from tests.fakes.people import BAD_PHONES as _BAD_PHONES
+from tests.fakes.people import FREE_MAIL, PEOPLE, TITLES, gc_paused, phone, spoil, us_phone
+from tests.fakes.server import FakeServer, Request, Response
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 SEARCH_PATH = CONTACTS_PATH + "/search"
@@ -207,93 +204,6 @@ def decode_after(cursor: str) -> int:
     return int(raw)
 
 
-# -- generated data ----------------------------------------------------------------------------------------------
-
-
-def _words(text: str, sep: str | None = None) -> list[str]:
-    return [word.strip() for word in text.split(sep) if word.strip()]
-
-
-_FIRST_NAMES = _words(
-    """
-James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan Joseph Jessica
-Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty Anthony Sandra Mark Ashley Steven Emily Paul
-Donna Andrew Michelle Kevin Amanda Brian Melissa Jason Laura Ryan Rebecca Eric Anna Justin Nicole Brandon Samantha
-José Zoë Renée François Søren Mei Hiroshi Priya Arjun Fatima Omar Wei Olga Ivan Lucía Mateo Aisha Kwame Ngozi Ingrid
-"""
-)
-_LAST_NAMES = _words(
-    """
-Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson Anderson
-Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young
-Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter
-Muñoz O'Brien Müller Schmidt Dubois Rossi Novak Kowalski Yamamoto Sato Singh Kumar Okafor Mensah Larsen Johansson
-"""
-)
-_COMPANY_WORDS = _words(
-    "Acme|Globex|Initech|Umbrella|Hooli|Vandelay|Soylent|Tyrell|Wonka|Aperture|Oscorp|Nakatomi|Northwind|Contoso|"
-    "Fabrikam|Litware|Tailspin|Proseware|Alpine|Coho|Pied Piper|Blue Summit|Grand Pyramid|Massive Dynamic",
-    sep="|",
-)
-_COMPANY_SUFFIXES = _words("Inc.|LLC|Corp|Group|Labs|Systems|GmbH|Ltd|Partners|Health", sep="|")
-_FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me")
-_TITLES = _words(
-    "CEO|CFO|CTO|VP Sales|VP, Marketing|Director of Finance|Sales Manager|Account Executive|Office Manager|Buyer|"
-    "Software Engineer|Engineering Manager|Product Manager|Marketing Coordinator|Recruiter|Controller|Consultant|"
-    "Customer Success Manager|Head of IT|Executive Assistant",
-    sep="|",
-)
-_AREA_CODES = [int(code) for code in _words("212 213 206 303 305 310 312 404 415 469 503 512 602 617 646 702 713 720")]
-_BAD_EMAILS = ("n/a", "not-an-email", "none", "john.doe@", "@example.com", "test@test", "N/A", "unknown")
-_BAD_PHONES = ("n/a", "000-000-0000", "call me", "12345", "TBD", "555", "none", "+1")
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "").lower()
-
-
-def _us_phone(rnd: Callable[[], float]) -> str:
-    area = _AREA_CODES[int(rnd() * len(_AREA_CODES))]
-    exchange = 200 + int(rnd() * 800)
-    line = int(rnd() * 10000)
-    style = rnd()
-    if style < 0.25:
-        return f"({area}) {exchange}-{line:04d}"
-    if style < 0.4:
-        return f"{area}-{exchange}-{line:04d}"
-    if style < 0.5:
-        return f"{area}.{exchange}.{line:04d}"
-    if style < 0.65:
-        return f"+1 {area}-{exchange}-{line:04d}"
-    if style < 0.8:
-        return f"+1{area}{exchange}{line:04d}"
-    if style < 0.9:
-        return f"{area}{exchange}{line:04d}"
-    if style < 0.95:
-        return f"+1 ({area}) {exchange} {line:04d}"
-    return f"({area}) {exchange}-{line:04d} ext. {100 + int(rnd() * 900)}"
-
-
-def _intl_phone(rnd: Callable[[], float]) -> str:
-    def d(k: int) -> str:
-        return str(int(rnd() * 10**k)).zfill(k)
-
-    style = int(rnd() * 5)
-    if style == 0:
-        return f"+44 20 7{d(3)} {d(4)}"
-    if style == 1:
-        return f"+49 30 {d(8)}"
-    if style == 2:
-        return f"+33 1 {d(2)} {d(2)} {d(2)} {d(2)}"
-    if style == 3:
-        return f"+61 2 9{d(3)} {d(4)}"
-    return f"+91 98{d(3)} {d(5)}"
-
-
-def _phone(rnd: Callable[[], float]) -> str:
-    return _intl_phone(rnd) if rnd() < 0.1 else _us_phone(rnd)
-
-
 # -- search --------------------------------------------------------------------------------------------------------
 
 
@@ -438,49 +348,36 @@ def _group_bounds(filters: list[_Filter], name: str) -> tuple[Any, Any]:
 # -- HTTP plumbing -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoggedRequest:
+@dataclass(frozen=True, init=False, eq=False)
+class LoggedRequest(server.LoggedRequest):
     """One request the fake served; status is None when a fault dropped the connection without answering.
 
-    `query` is the raw query string; `body` is the parsed JSON of a POST (the raw text if it was not JSON).
+    `query` is the raw query string; `body` is the parsed JSON of a POST (the raw text if it was not JSON), which
+    is what tests of searches look at. Entries compare on method, path, query, status and body (not headers), so
+    a test can write the one it expects.
     """
 
-    method: str
-    path: str
-    query: str
-    status: int | None
     body: Any = None
 
-    @property
-    def params(self) -> dict[str, list[str]]:
-        """The query string parsed, repeated parameters kept in order."""
-        return parse_qs(self.query, keep_blank_values=True)
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        status: int | None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(method, path, query, {} if headers is None else headers, status, body)
 
+    def _key(self) -> tuple[Any, ...]:
+        return self.method, self.path, self.query, self.status, self.body
 
-@dataclass
-class _Fault:
-    kind: str
-    at_seq: int | None
-    match: str | None
-    remaining: int
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, LoggedRequest) else NotImplemented
 
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    query: str
-    headers: Message
-    body: bytes
-    params: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = JSON_TYPE
-    headers: dict[str, str] = field(default_factory=dict)
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
 class _HttpError(Exception):
@@ -516,74 +413,49 @@ def rate_limit_body(policy: str = "SECONDLY") -> dict[str, Any]:
     }
 
 
-def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Response:
-    return _Response(status, json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, headers or {})
+def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    """HubSpot escapes non-ASCII characters and writes `charset=utf-8` in lower case."""
+    return Response(status, json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, headers or {})
 
 
 def _validation(message: str, **extra: Any) -> _HttpError:
     return _HttpError(400, "VALIDATION_ERROR", message, **extra)
 
 
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections so stop() can close idle keep-alive sockets instead of leaking them."""
-
-    daemon_threads = True
-
-    def __init__(self, fake: FakeHubSpot) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Condition()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        super().shutdown_request(request)
-        with self.connections_lock:
-            self.connections.discard(request)
-            self.connections_lock.notify_all()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Connections torn down by stop() or by a client timeout are expected; stay quiet."""
+def _params(request: Request) -> dict[str, list[str]]:
+    """Every value of each query parameter: `properties` may repeat."""
+    return parse_qs(request.query, keep_blank_values=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: without this each waits ~40 ms for an ACK
-    server_version = "FakeHubSpot/1.0"
-    sys_version = ""
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """The fake keeps its own request log; keep stderr clean."""
-
-    def _serve(self) -> None:
-        self.server.fake._handle(self)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
+def _is_search(request: Request) -> bool:
+    """Search has its own rate limit and answers without the rate-limit headers."""
+    return request.path.rstrip("/") == SEARCH_PATH
 
 
 # -- the portal --------------------------------------------------------------------------------------------------
 
 
-class FakeHubSpot:
-    """An in-memory HubSpot portal of contacts with an HTTP server speaking the CRM v3 contacts API."""
+class FakeHubSpot(FakeServer):
+    """An in-memory HubSpot portal of contacts with an HTTP server speaking the CRM v3 contacts API.
+
+    `latency` slows only /crm/ requests, and `inject(match=...)` also looks in request bodies, where a search's
+    filters are.
+    """
+
+    fault_kinds: ClassVar[frozenset[str]] = FAULT_KINDS
+    api_prefix: ClassVar[str] = "/crm/"
+    server_name: ClassVar[str] = "FakeHubSpot/1.0"
+    latency_api_only: ClassVar[bool] = True
+    fault_match_body: ClassVar[bool] = True
 
     def __init__(self, *, first_id: int = 1) -> None:
-        self.latency = 0.0  # seconds added to every API answer (benchmarks)
-        self.timeout_hold = 2.0  # how long a "timeout" fault holds the connection before closing it
+        super().__init__()
         self.search_lag = 0.0  # seconds (org clock) before a write becomes visible to search
         self.search_rps: int | None = None  # search requests allowed per (real) second; None: unlimited
         self.daily_limit = 500_000  # reported in X-HubSpot-RateLimit-Daily*, not enforced
         self.burst_limit = 190  # per 10 s, reported in X-HubSpot-RateLimit-Max/-Remaining, not enforced
         self.max_url_length: int | None = None  # answer 414 past this many characters of path+query; None: off
-        self.requests: list[LoggedRequest] = []
-        self.server_errors: list[str] = []
         self.api_used = 0
-        self._lock = threading.RLock()
         self._contacts: dict[int, _Contact] = {}
         self._live_ids: list[int] = []
         self._archived_ids: list[int] = []
@@ -592,65 +464,10 @@ class FakeHubSpot:
         self._known: dict[str, tuple[str, str, str]] = dict(STANDARD_PROPERTIES)
         self._clock: datetime | None = None
         self._tokens: set[str] = set()
-        self._faults: list[_Fault] = []
-        self._api_seen = 0
         self._search_times: deque[float] = deque()
         self._basic_times: deque[float] = deque()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
 
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-
-    def start(self) -> FakeHubSpot:
-        """Serve on 127.0.0.1 at a free port in a daemon thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("the fake is already started")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-hubspot", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close every connection, so no socket outlives the fake (no ResourceWarning)."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        with server.connections_lock:
-            for conn in list(server.connections):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-            server.connections_lock.wait_for(lambda: not server.connections, timeout=5)
-        server.server_close()
-        thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeHubSpot:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """`http://127.0.0.1:<port>`: pass it as the client's `host`."""
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    @property
-    def api_requests(self) -> int:
-        """How many /crm/ requests reached the fake (faulted and refused ones included)."""
-        return sum(1 for r in self.requests if r.path.startswith("/crm/"))
-
-    # -- clock, auth and faults --------------------------------------------------------------------------------
+    # -- clock and auth --------------------------------------------------------------------------------
 
     def now(self) -> datetime:
         """The portal clock: the fixed time from set_clock, else real UTC now, to the millisecond."""
@@ -678,26 +495,6 @@ class FakeHubSpot:
         """Every token stops working (401 INVALID_AUTHENTICATION)."""
         with self._lock:
             self._tokens.clear()
-
-    def inject(self, kind: str, *, at: int | None = None, match: str | None = None, times: int = 1) -> None:
-        """Fault `times` requests: from the `at`-th /crm/ request from now, and/or those whose path, query or body
-        contains `match`; with neither, the next /crm/ request. A faulted request consumes nothing."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
-        if at is not None and at < 1:
-            raise ValueError("at counts from 1 (the next request)")
-        with self._lock:
-            at_seq = None
-            if at is not None:
-                at_seq = self._api_seen + at
-            elif match is None:
-                at_seq = self._api_seen + 1
-            self._faults.append(_Fault(kind, at_seq, match, times))
-
-    def clear_faults(self) -> None:
-        """Drop faults not yet triggered, e.g. between phases of one test."""
-        with self._lock:
-            self._faults.clear()
 
     # -- contacts ----------------------------------------------------------------------------------------------
 
@@ -891,75 +688,42 @@ class FakeHubSpot:
         Seeded contacts count as indexed long ago (search lag does not hide them). Deterministic per seed and
         portal state.
         """
-        rng = random.Random(seed)
-        rnd = rng.random
+        rnd = random.Random(seed).random
         fixed = to_ms(stamp) if stamp is not None else None
         end = self._now_ms()
         step_ms = step // _MS
-        firsts = [(name, _ascii(name)) for name in _FIRST_NAMES]
-        lasts = [(name, _ascii(name)) for name in _LAST_NAMES]
-        companies = [f"{word} {suffix}" for word in _COMPANY_WORDS for suffix in _COMPANY_SUFFIXES]
-        domains = [_ascii(name.split()[0]) + ".com" for name in companies]
-        nf, nl, nc, nt, nm = len(firsts), len(lasts), len(companies), len(_TITLES), len(_FREE_MAIL)
+        people, nt, nm = PEOPLE, len(TITLES), len(FREE_MAIL)
         with self._lock:
             first_id = self._next_id
             self._next_id += n
         contacts: list[_Contact] = []
         append = contacts.append
-        # A hundred thousand new dicts would set off many full cyclic-GC passes, and none of them is in a cycle.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             for i in range(n):
-                first, first_ascii = firsts[int(rnd() * nf)]
-                last, last_ascii = lasts[int(rnd() * nl)]
-                company = int(rnd() * nc) if rnd() < 0.7 else -1
+                first, first_ascii, last, last_ascii, company = people.person(rnd)
                 props: dict[str, str] = {"lastname": last}
                 if rnd() < 0.97:
                     props["firstname"] = first
                 if rnd() < 0.92:
-                    style = rnd()
-                    if style < 0.45:
-                        local = f"{first_ascii}.{last_ascii}"
-                    elif style < 0.65:
-                        local = f"{first_ascii[:1]}{last_ascii}"
-                    elif style < 0.8:
-                        local = f"{first_ascii}_{last_ascii}"
-                    else:
-                        local = f"{first_ascii}.{last_ascii}{int(rnd() * 100)}"
-                    if company >= 0 and rnd() < 0.8:
-                        email = f"{local}@{domains[company]}"
-                    else:
-                        email = f"{local}{int(rnd() * 1000)}@{_FREE_MAIL[int(rnd() * nm)]}"
-                    if rnd() < 0.05:
-                        email = email.title()
-                    if rnd() < bad_rate:
-                        email = _BAD_EMAILS[int(rnd() * len(_BAD_EMAILS))]
-                    props["email"] = email
+                    props["email"] = people.email(rnd, first_ascii, last_ascii, company, bad_rate)
                     if rnd() < 0.1:
-                        extra = [f"{first_ascii}{last_ascii}{int(rnd() * 100)}@{_FREE_MAIL[int(rnd() * nm)]}"]
+                        extra = [f"{first_ascii}{last_ascii}{int(rnd() * 100)}@{FREE_MAIL[int(rnd() * nm)]}"]
                         if rnd() < 0.3:
-                            extra.append(f"{first_ascii[:1]}.{last_ascii}@{_FREE_MAIL[int(rnd() * nm)]}")
+                            extra.append(f"{first_ascii[:1]}.{last_ascii}@{FREE_MAIL[int(rnd() * nm)]}")
                         props["hs_additional_emails"] = ";".join(extra)
                 if rnd() < 0.8:
-                    phone = _phone(rnd)
-                    if rnd() < bad_rate:
-                        phone = _BAD_PHONES[int(rnd() * len(_BAD_PHONES))]
-                    props["phone"] = phone
+                    props["phone"] = spoil(rnd, phone(rnd), _BAD_PHONES, bad_rate)
                 if rnd() < 0.45:
-                    props["mobilephone"] = _phone(rnd)
+                    props["mobilephone"] = phone(rnd)
                 if rnd() < 0.05:
-                    props["fax"] = _us_phone(rnd)
+                    props["fax"] = us_phone(rnd)
                 if company >= 0:
-                    props["company"] = companies[company]
+                    props["company"] = people.companies[company]
                 if rnd() < 0.7:
-                    props["jobtitle"] = _TITLES[int(rnd() * nt)]
+                    props["jobtitle"] = TITLES[int(rnd() * nt)]
                 moment = fixed if fixed is not None else end - step_ms * (n - 1 - i)
                 append(_Contact(first_id + i, props, moment, moment, _HISTORIC))
             self._add_seeded(contacts)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
         return [str(c.id) for c in contacts]
 
     # -- serialisation -----------------------------------------------------------------------------------------
@@ -985,81 +749,36 @@ class FakeHubSpot:
 
     # -- HTTP --------------------------------------------------------------------------------------------------
 
-    def _take_fault(self, is_api: bool, seq: int, target: str, body: str) -> str | None:
-        decoded = unquote_plus(target)
-        for fault in self._faults:
-            if fault.at_seq is not None and (not is_api or seq < fault.at_seq):
-                continue
-            if fault.match is not None and not any(fault.match in text for text in (target, decoded, body)):
-                continue
-            if fault.match is None and not is_api:
-                continue
-            fault.remaining -= 1
-            if fault.at_seq is not None:
-                fault.at_seq = seq + 1
-            if fault.remaining <= 0:
-                self._faults.remove(fault)
-            return fault.kind
-        return None
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._route(request)
+        except _HttpError as error:
+            if error.category == "RATE_LIMIT":
+                payload = rate_limit_body(error.extra.get("policyName", "SECONDLY"))
+            else:
+                payload = error_body(error.category, error.message, **error.extra)
+            return _json_response(error.status, payload)
 
-    def _handle(self, handler: _Handler) -> None:
-        split = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        request = _Request(handler.command, split.path, split.query, handler.headers, raw)
-        request.params = parse_qs(split.query, keep_blank_values=True)
-        is_api = split.path.startswith("/crm/")
-        is_search = split.path.rstrip("/") == SEARCH_PATH
-        text = raw.decode("utf-8", "replace")
-        logged_body: Any = None
-        if raw:
-            try:
-                logged_body = json.loads(text)
-            except ValueError:
-                logged_body = text
-        target = split.path + ("?" + split.query if split.query else "")
-        with self._lock:
-            if is_api:
-                self._api_seen += 1
-            fault = self._take_fault(is_api, self._api_seen, target, text)
-        if is_api and self.latency:
-            self._stopping.wait(self.latency)
-        if fault in ("reset", "timeout"):
-            self.requests.append(LoggedRequest(request.method, request.path, request.query, None, logged_body))
-            if fault == "timeout":
-                self._stopping.wait(self.timeout_hold)
-            handler.close_connection = True
-            with contextlib.suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
-            handler.connection.close()
-            return
-        if fault is not None:
-            response = self._fault_response(fault, is_search)
-        else:
-            try:
-                response = self._route(request, is_api, is_search, len(target))
-            except _HttpError as error:
-                if error.category == "RATE_LIMIT":
-                    payload = rate_limit_body(error.extra.get("policyName", "SECONDLY"))
-                else:
-                    payload = error_body(error.category, error.message, **error.extra)
-                response = _json_response(error.status, payload)
-            except Exception:
-                self.server_errors.append(traceback.format_exc())
-                payload = error_body("INTERNAL_ERROR", "the fake HubSpot failed; see server_errors")
-                response = _json_response(500, payload)
+    def internal_error_response(self) -> Response:
+        return _json_response(500, error_body("INTERNAL_ERROR", "the fake HubSpot failed; see server_errors"))
+
+    def finish_response(self, request: Request, response: Response) -> Response:
+        """Every answer carries a correlation id; JSON answers outside search report the rate limits."""
         response.headers.setdefault("X-HubSpot-Correlation-Id", correlation_id())
-        if is_api and not is_search and response.content_type == JSON_TYPE:
+        is_api = request.path.startswith(self.api_prefix)
+        if is_api and not _is_search(request) and response.content_type == JSON_TYPE:
             response.headers.update(self._rate_limit_headers())
-        self.requests.append(LoggedRequest(request.method, request.path, request.query, response.status, logged_body))
-        handler.send_response(response.status)
-        handler.send_header("Content-Type", response.content_type)
-        handler.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        if request.method != "HEAD" and response.body:
-            handler.wfile.write(response.body)
+        return response
+
+    def log_entry(self, request: Request, status: int | None) -> LoggedRequest:
+        body: Any = None
+        if request.body:
+            text = request.body.decode("utf-8", "replace")
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = text
+        return LoggedRequest(request.method, request.path, request.query, status, body, request.headers)
 
     def _rate_limit_headers(self) -> dict[str, str]:
         """What list and read answers report (private-app style, daily included); the limits are not enforced."""
@@ -1081,7 +800,8 @@ class FakeHubSpot:
                 "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, secondly - last_second)),
             }
 
-    def _fault_response(self, kind: str, is_search: bool) -> _Response:
+    def fault_response(self, kind: str, request: Request) -> Response:
+        is_search = _is_search(request)
         if kind == "429_daily":
             return _json_response(429, rate_limit_body("DAILY"))
         if kind in ("429", "429_no_retry_after"):
@@ -1094,17 +814,18 @@ class FakeHubSpot:
         if kind in ("502", "503"):
             title = "Bad Gateway" if kind == "502" else "Service Unavailable"
             html = f"<html><head><title>{kind} {title}</title></head><body><h1>{kind} {title}</h1></body></html>\n"
-            return _Response(int(kind), html.encode(), "text/html; charset=UTF-8")
+            return Response(int(kind), html.encode(), "text/html; charset=UTF-8")
         if kind == "malformed":
             start = b'{"total":2,"results":' if is_search else b'{"results":'
-            return _Response(200, start + b'[{"id":"1","properties":{"email":"trunc')
+            return Response(200, start + b'[{"id":"1","properties":{"email":"trunc', JSON_TYPE)
         return _json_response(401, error_body("INVALID_AUTHENTICATION", _AUTH_MESSAGE))  # "401"
 
-    def _route(self, request: _Request, is_api: bool, is_search: bool, target_length: int) -> _Response:
-        if self.max_url_length is not None and target_length > self.max_url_length:
-            return _Response(414, b"<html><body><h1>414 Request-URI Too Large</h1></body></html>\n", "text/html")
+    def _route(self, request: Request) -> Response:
+        if self.max_url_length is not None and len(request.target) > self.max_url_length:
+            return Response(414, b"<html><body><h1>414 Request-URI Too Large</h1></body></html>\n", "text/html")
         path = request.path.rstrip("/")
-        if not is_api:
+        is_search = _is_search(request)
+        if not request.path.startswith(self.api_prefix):
             raise _HttpError(404, "OBJECT_NOT_FOUND", f"Unable to route {request.method} {request.path}")
         self._authenticate(request)
         if is_search:
@@ -1113,7 +834,7 @@ class FakeHubSpot:
             self.api_used += 1
             if not is_search:
                 self._basic_times.append(time.monotonic())
-        routes: list[tuple[str, str, Callable[..., _Response]]] = [
+        routes: list[tuple[str, str, Callable[..., Response]]] = [
             (re.escape(SEARCH_PATH), "POST", self._search),
             (re.escape(CONTACTS_PATH), "GET", self._list),
             (re.escape(CONTACTS_PATH) + r"/([^/]+)", "GET", self._read),
@@ -1127,8 +848,8 @@ class FakeHubSpot:
                 return handler(request, *route.groups())
         raise _HttpError(404, "OBJECT_NOT_FOUND", f"Unable to route {request.method} {request.path}")
 
-    def _authenticate(self, request: _Request) -> None:
-        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    def _authenticate(self, request: Request) -> None:
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
         with self._lock:
             valid = scheme.lower() == "bearer" and token.strip() in self._tokens
         if not valid:
@@ -1176,8 +897,8 @@ class FakeHubSpot:
             raise _validation(f"limit must be an integer between 1 and {maximum}, got {text!r}")
         return int(text)
 
-    def _list(self, request: _Request) -> _Response:
-        params = request.params
+    def _list(self, request: Request) -> Response:
+        params = _params(request)
         limit = self._limit_param(params, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
         archived = self._bool_param(params, "archived")
         after_text = (params.get("after") or [""])[-1]
@@ -1202,8 +923,8 @@ class FakeHubSpot:
             payload["paging"] = {"next": {"after": after, "link": link}}
         return _json_response(200, payload)
 
-    def _read(self, request: _Request, contact_id: str) -> _Response:
-        params = request.params
+    def _read(self, request: Request, contact_id: str) -> Response:
+        params = _params(request)
         archived = self._bool_param(params, "archived")
         with self._lock:
             contact = self._contacts.get(int(contact_id)) if contact_id.isdigit() else None
@@ -1212,7 +933,7 @@ class FakeHubSpot:
             names = self._names(self._requested_properties(params.get("properties", [])))
             return _json_response(200, self._contact_json(contact, names))
 
-    def _properties(self, request: _Request) -> _Response:
+    def _properties(self, request: Request) -> Response:
         with self._lock:
             known = list(self._known.items())
         results = [
@@ -1237,7 +958,7 @@ class FakeHubSpot:
         ]
         return _json_response(200, {"results": results})
 
-    def _search(self, request: _Request) -> _Response:
+    def _search(self, request: Request) -> Response:
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:

@@ -12,9 +12,7 @@ change; a list sorted by (SystemModstamp, Id) lets an incremental query bisect a
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
-import gc
 import hashlib
 import hmac
 import io
@@ -23,27 +21,21 @@ import json
 import os
 import random
 import re
-import socket
-import threading
-import traceback
-import unicodedata
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from operator import itemgetter
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import parse_qs
 
-from tests.fakes import soql
+from tests.fakes import server, soql
+from tests.fakes.people import BAD_PHONES, People, gc_paused, spoil, words
+from tests.fakes.server import JSON_TYPE, FakeServer, Request, Response
 
 API_VERSION_RE = re.compile(r"/services/data/v(\d+\.\d+)(/.*)?")
-JSON_TYPE = "application/json;charset=UTF-8"
 FAULT_KINDS = frozenset({"500", "502", "503", "reset", "timeout", "malformed", "expired", "limit", "query_timeout"})
 DEFAULT_FIXTURES = Path(
     os.environ.get("CONTACTS_FIXTURES_DIR") or Path(__file__).resolve().parents[3] / "shared/fixtures"
@@ -132,13 +124,8 @@ def _index_key(row: ContactRow) -> tuple[datetime, str]:
     return row.SystemModstamp, row.Id
 
 
-def _words(text: str, sep: str | None = None) -> list[str]:
-    """Long word lists read better as text than as a column of quoted literals."""
-    return [word.strip() for word in text.split(sep)]
-
-
 # Contact's standard fields (the recorded describe) and their value kinds; every other one is a string.
-_STANDARD_FIELDS = _words(
+_STANDARD_FIELDS = words(
     """
 Id IsDeleted MasterRecordId AccountId LastName FirstName Salutation Name OtherStreet OtherCity OtherState
 OtherPostalCode OtherCountry OtherLatitude OtherLongitude OtherGeocodeAccuracy OtherAddress MailingStreet
@@ -186,7 +173,7 @@ def _extra_getter(name: str, default: Any) -> Callable[[ContactRow], Any]:
 
 # -- generated data ----------------------------------------------------------------------------------------------
 
-_FIRST_NAMES = _words(
+_FIRST_NAMES = words(
     """
 James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan Joseph Jessica
 Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty Anthony Sandra Mark Margaret Donald Ashley
@@ -198,7 +185,7 @@ Heather Dennis Diane Jerry Julie Tyler Joyce Aaron Victoria José Zoë Renée Fr
 Fatima Omar Chen Wei Olga Ivan Lucía Mateo Aisha Kwame Ngozi Lars Ingrid Björn Siobhan Declan Giulia Marco
 """
 )
-_LAST_NAMES = _words(
+_LAST_NAMES = words(
     """
 Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson Anderson
 Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young
@@ -214,31 +201,34 @@ Silva Shaw Snyder Mason Dixon Muñoz Hunt Hicks Holmes Palmer Wagner Black Rober
 O'Brien Müller Schmidt Dubois Rossi Novak Kowalski Yamamoto Sato Singh Kumar Okafor Mensah Larsen Johansson
 """
 )
-_COMPANY_WORDS = _words(
+_COMPANY_WORDS = words(
     """
 Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Tyrell Cyberdyne Wonka Gringotts Pied Aperture Massive
 Dynamic Oscorp Nakatomi Virtucon Monarch Sterling Blue Summit Edge Grand Pyramid Burlington Express Dickenson Genepoint
 United Northwind Contoso Fabrikam Litware Adventure Tailspin Proseware Alpine Coho
 """
 )
-_COMPANY_SUFFIXES = _words("Corp Inc. LLC Group Partners Holdings Labs Systems Logistics Health Energy Media Foods")
+_COMPANY_SUFFIXES = words("Corp Inc. LLC Group Partners Holdings Labs Systems Logistics Health Energy Media Foods")
 _FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "aol.com")
-_TITLES = _words(
+_TITLES = words(
     "CEO|CFO|CTO|COO|VP, Sales|VP, Marketing|SVP, Procurement|SVP, Operations|Director of Finance|Sales Manager|"
     "Account Executive|Office Manager|Buyer|Senior Buyer|Procurement Specialist|Software Engineer|Engineering Manager|"
     "Product Manager|Marketing Coordinator|HR Generalist|Recruiter|Controller|Accountant|Customer Success Manager|"
     "Operations Analyst|Regional Manager|Head of IT|IT Administrator|Executive Assistant|Consultant",
     sep="|",
 )
-_DEPARTMENTS = _words("Sales Marketing Finance Procurement Engineering Operations IT HR Legal Support Executive")
-_AREA_CODES = [int(code) for code in _words("212 213 214 206 303 305 310 312 404 415 469 503 512 602 612 617 646")]
-_AREA_CODES += [int(code) for code in _words("702 713 720 773 818 917 919 952 971 480 615 704 801")]
-_BAD_EMAILS = ("n/a", "not-an-email", "none", "john.doe@", "@example.com", "test@test", "N/A", "unknown")
-_BAD_PHONES = ("n/a", "000-000-0000", "call me", "12345", "TBD", "555", "none", "+1")
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "").lower()
+_DEPARTMENTS = words("Sales Marketing Finance Procurement Engineering Operations IT HR Legal Support Executive")
+_AREA_CODES = [int(code) for code in words("212 213 214 206 303 305 310 312 404 415 469 503 512 602 612 617 646")]
+_AREA_CODES += [int(code) for code in words("702 713 720 773 818 917 919 952 971 480 615 704 801")]
+_PEOPLE = People.of(
+    _FIRST_NAMES,
+    _LAST_NAMES,
+    _COMPANY_WORDS,
+    _COMPANY_SUFFIXES,
+    _FREE_MAIL,
+    local_cuts=(0.4, 0.6, 0.75, 0.85),
+    work_share=0.85,
+)
 
 
 def _us_phone(rnd: Callable[[], float]) -> str:
@@ -288,17 +278,24 @@ def _phone(rnd: Callable[[], float]) -> str:
 # -- HTTP plumbing -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class LoggedRequest:
+@dataclass(frozen=True, init=False, eq=False)
+class LoggedRequest(server.LoggedRequest):
     """One request the fake served; status is None when a fault dropped the connection without answering.
 
-    It unpacks and compares as the tuple `(method, path, status)`; `query` keeps the raw query string aside.
+    It unpacks and compares as the tuple `(method, path, status)`, so tests can list the requests they expect;
+    `query`, `headers` and `body` (as text) stay aside.
     """
 
-    method: str
-    path: str
-    status: int | None
-    query: str = ""
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        body: str = "",
+    ) -> None:
+        super().__init__(method, path, query, {} if headers is None else headers, status, body)
 
     def _key(self) -> tuple[str, str, int | None]:
         return self.method, self.path, self.status
@@ -315,14 +312,6 @@ class LoggedRequest:
 
     def __hash__(self) -> int:
         return hash(self._key())
-
-
-@dataclass
-class _Fault:
-    kind: str
-    at_seq: int | None
-    match: str | None
-    remaining: int
 
 
 @dataclass
@@ -348,24 +337,6 @@ class _BulkJob:
     state: str = "UploadComplete"
 
 
-@dataclass
-class _Request:
-    method: str
-    path: str
-    query: str
-    headers: Message
-    body: bytes
-    params: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = JSON_TYPE
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class _HttpError(Exception):
     """A Salesforce error answer: status plus the `[{"message", "errorCode"}]` body."""
 
@@ -376,76 +347,45 @@ class _HttpError(Exception):
         self.message = message
 
 
-def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Response:
-    return _Response(status, json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, headers or {})
+def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    """Salesforce escapes non-ASCII characters in its JSON."""
+    return Response(status, json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, headers or {})
 
 
-def _error_response(status: int, error_code: str, message: str) -> _Response:
+def _error_response(status: int, error_code: str, message: str) -> Response:
     return _json_response(status, [{"message": message, "errorCode": error_code}])
 
 
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections so stop() can close idle keep-alive sockets instead of leaking them."""
-
-    daemon_threads = True
-
-    def __init__(self, fake: FakeSalesforce) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Condition()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        super().shutdown_request(request)
-        with self.connections_lock:
-            self.connections.discard(request)
-            self.connections_lock.notify_all()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Connections torn down by stop() or by a client timeout are expected; stay quiet."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: without this each waits ~40 ms for an ACK
-    server_version = "FakeSalesforce/1.0"
-    sys_version = ""
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """The fake keeps its own request log; keep stderr clean."""
-
-    def _serve(self) -> None:
-        self.server.fake._handle(self)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
+def _params(request: Request) -> dict[str, str]:
+    """The query parameters; of a repeated one, Salesforce reads the first."""
+    return {name: values[0] for name, values in parse_qs(request.query, keep_blank_values=True).items()}
 
 
 # -- the org -----------------------------------------------------------------------------------------------------
 
 
-class FakeSalesforce:
-    """An in-memory Salesforce org of Contacts with an HTTP server speaking the REST, Bulk 2.0 and OAuth APIs."""
+class FakeSalesforce(FakeServer):
+    """An in-memory Salesforce org of Contacts with an HTTP server speaking the REST, Bulk 2.0 and OAuth APIs.
+
+    `latency` is the time each /services/data answer takes, as a real org's network and query time would
+    (benchmarks); the token endpoint answers at once. Every /services/data request counts in `api_used`, faulted
+    ones included.
+    """
+
+    fault_kinds: ClassVar[frozenset[str]] = FAULT_KINDS
+    api_prefix: ClassVar[str] = "/services/data/"
+    server_name: ClassVar[str] = "FakeSalesforce/1.0"
+    latency_api_only: ClassVar[bool] = True
 
     def __init__(self, *, describe_path: Path | None = None) -> None:
+        super().__init__()
         self.page_size = 2000
         self.daily_limit = 100_000
         self.api_used = 0
         self.bulk_polls_before_complete = 0
-        self.timeout_hold = 2.0
-        # Seconds each /services/data answer takes, as a real org's network and query time would (benchmarks).
-        self.latency = 0.0
         self.max_cursors = 10  # Salesforce keeps 10 open query cursors per user and releases the oldest
         self.earliest_date_available: datetime | None = None
-        self.requests: list[LoggedRequest] = []
-        self.server_errors: list[str] = []
         self._describe_path = describe_path or DESCRIBE_FIXTURE
-        self._lock = threading.RLock()
         self._rows: dict[str, ContactRow] = {}
         self._index: list[ContactRow] = []  # sorted by (SystemModstamp, Id)
         self._seq = 0
@@ -459,63 +399,8 @@ class FakeSalesforce:
         self._tokens: set[str] = set()
         self._client: tuple[str, str] | None = None
         self._user: tuple[str, str] | None = None
-        self._faults: list[_Fault] = []
-        self._data_seen = 0
         self._counter = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
         self._build_fields()
-
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-
-    def start(self) -> FakeSalesforce:
-        """Serve on 127.0.0.1 at a free port in a daemon thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("the fake is already started")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-salesforce", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close every connection, so no socket outlives the fake (no ResourceWarning)."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        with server.connections_lock:
-            for conn in list(server.connections):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-            server.connections_lock.wait_for(lambda: not server.connections, timeout=5)
-        server.server_close()
-        thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeSalesforce:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """`http://127.0.0.1:<port>`: the instance URL and the login URL."""
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    @property
-    def api_requests(self) -> int:
-        """How many /services/data requests reached the fake (faulted ones included)."""
-        return sum(1 for r in self.requests if r.path.startswith("/services/data/"))
 
     # -- clock and auth ----------------------------------------------------------------------------------------
 
@@ -543,26 +428,6 @@ class FakeSalesforce:
         """Every token issued or added so far stops working (401 INVALID_SESSION_ID)."""
         with self._lock:
             self._tokens.clear()
-
-    def inject(self, kind: str, *, at: int | None = None, match: str | None = None, times: int = 1) -> None:
-        """Fault `times` requests: from the `at`-th /services/data request from now, and/or whose path+query
-        contains `match`; with neither, the next /services/data request."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
-        if at is not None and at < 1:
-            raise ValueError("at counts from 1 (the next request)")
-        with self._lock:
-            at_seq = None
-            if at is not None:
-                at_seq = self._data_seen + at
-            elif match is None:
-                at_seq = self._data_seen + 1
-            self._faults.append(_Fault(kind, at_seq, match, times))
-
-    def clear_faults(self) -> None:
-        """Drop faults not yet triggered, e.g. between phases of one test."""
-        with self._lock:
-            self._faults.clear()
 
     # -- schema ------------------------------------------------------------------------------------------------
 
@@ -874,54 +739,27 @@ class FakeSalesforce:
         Stamps ascend with the counter, one `step` apart and ending at the clock, unless `stamp` fixes them all.
         Deterministic for a given seed and org state.
         """
-        rng = random.Random(seed)
-        rnd = rng.random
+        rnd = random.Random(seed).random
         fixed = utc_ms(stamp) if stamp is not None else None
         end = self.now()
-        firsts = [(name, _ascii(name)) for name in _FIRST_NAMES]
-        lasts = [(name, _ascii(name)) for name in _LAST_NAMES]
-        companies = [f"{word} {suffix}" for word in _COMPANY_WORDS for suffix in _COMPANY_SUFFIXES]
+        people = _PEOPLE
+        companies = people.companies
         account_ids = [self._account_id(name) for name in companies]
-        domains = [f"{_ascii(name.split()[0])}.com" for name in companies]
         main_lines = [_us_phone(random.Random(f"{seed}:{name}").random) for name in companies]
         with self._lock:
             first_seq = self._seq + 1
             self._seq += n
-        nf, nl, nc, nt, nd = len(firsts), len(lasts), len(companies), len(_TITLES), len(_DEPARTMENTS)
+        nt, nd = len(_TITLES), len(_DEPARTMENTS)
         rows: list[ContactRow] = []
         append = rows.append
-        # A million new tuples would set off many full cyclic-GC passes, and none of them can be in a cycle.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             for i in range(n):
-                first, first_ascii = firsts[int(rnd() * nf)]
-                last, last_ascii = lasts[int(rnd() * nl)]
-                company = int(rnd() * nc) if rnd() < 0.7 else -1
-                email: str | None = None
-                if rnd() < 0.9:
-                    style = rnd()
-                    if style < 0.4:
-                        local = f"{first_ascii}.{last_ascii}"
-                    elif style < 0.6:
-                        local = f"{first_ascii[:1]}{last_ascii}"
-                    elif style < 0.75:
-                        local = f"{first_ascii}_{last_ascii}"
-                    elif style < 0.85:
-                        local = f"{first_ascii}{last_ascii[:1]}"
-                    else:
-                        local = f"{first_ascii}.{last_ascii}{int(rnd() * 100)}"
-                    if company >= 0 and rnd() < 0.85:
-                        email = f"{local}@{domains[company]}"
-                    else:
-                        email = f"{local}{int(rnd() * 1000)}@{_FREE_MAIL[int(rnd() * len(_FREE_MAIL))]}"
-                    if rnd() < bad_rate:
-                        email = _BAD_EMAILS[int(rnd() * len(_BAD_EMAILS))]
+                first, first_ascii, last, last_ascii, company = people.person(rnd)
+                email = people.email(rnd, first_ascii, last_ascii, company, bad_rate) if rnd() < 0.9 else None
                 phone: str | None = None
                 if rnd() < 0.85:
                     phone = main_lines[company] if company >= 0 and rnd() < 0.3 else _phone(rnd)
-                    if rnd() < bad_rate:
-                        phone = _BAD_PHONES[int(rnd() * len(_BAD_PHONES))]
+                    phone = spoil(rnd, phone, BAD_PHONES, bad_rate)
                 mobile = _phone(rnd) if rnd() < 0.55 else None
                 home = _us_phone(rnd) if rnd() < 0.12 else None
                 other = _phone(rnd) if rnd() < 0.05 else None
@@ -953,9 +791,6 @@ class FakeSalesforce:
                     )
                 )
             self._add_many(rows)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
         return [row.Id for row in rows]
 
     # -- query execution ---------------------------------------------------------------------------------------
@@ -991,8 +826,8 @@ class FakeSalesforce:
         plan.sort(rows)
         return rows[offset:stop] if offset or stop is not None else rows
 
-    def _batch_size(self, request: _Request) -> int:
-        options = request.headers.get("Sforce-Query-Options") or ""
+    def _batch_size(self, request: Request) -> int:
+        options = request.headers.get("sforce-query-options") or ""
         m = re.search(r"batchSize\s*=\s*(\d+)", options)
         size = self.page_size
         if m:
@@ -1059,70 +894,30 @@ class FakeSalesforce:
 
     # -- HTTP --------------------------------------------------------------------------------------------------
 
-    def _take_fault(self, is_data: bool, seq: int, target: str) -> str | None:
-        decoded = unquote_plus(target)
-        for fault in self._faults:
-            if fault.at_seq is not None and (not is_data or seq < fault.at_seq):
-                continue
-            if fault.match is not None and fault.match not in target and fault.match not in decoded:
-                continue
-            if fault.match is None and not is_data:
-                continue
-            fault.remaining -= 1
-            if fault.at_seq is not None:
-                fault.at_seq = seq + 1
-            if fault.remaining <= 0:
-                self._faults.remove(fault)
-            return fault.kind
-        return None
+    def arrived(self, request: Request, is_api: bool) -> None:
+        if is_api:
+            self.api_used += 1
 
-    def _handle(self, handler: _Handler) -> None:
-        split = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        request = _Request(handler.command, split.path, split.query, handler.headers, body)
-        request.params = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        is_data = split.path.startswith("/services/data/")
-        target = split.path + ("?" + split.query if split.query else "")
-        with self._lock:
-            if is_data:
-                self._data_seen += 1
-                self.api_used += 1
-            fault = self._take_fault(is_data, self._data_seen, target)
-        if is_data and self.latency:
-            self._stopping.wait(self.latency)
-        if fault in ("reset", "timeout"):
-            self.requests.append(LoggedRequest(request.method, request.path, None, request.query))
-            if fault == "timeout":
-                self._stopping.wait(self.timeout_hold)
-            handler.close_connection = True
-            with contextlib.suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
-            handler.connection.close()
-            return
-        if fault is not None:
-            response = self._fault_response(fault)
-        else:
-            try:
-                response = self._route(request, is_data)
-            except _HttpError as error:
-                response = _error_response(error.status, error.error_code, error.message)
-            except Exception:
-                self.server_errors.append(traceback.format_exc())
-                response = _error_response(500, "UNKNOWN_EXCEPTION", "the fake Salesforce failed; see server_errors")
-        if is_data:
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._route(request)
+        except _HttpError as error:
+            return _error_response(error.status, error.error_code, error.message)
+
+    def internal_error_response(self) -> Response:
+        return _error_response(500, "UNKNOWN_EXCEPTION", "the fake Salesforce failed; see server_errors")
+
+    def finish_response(self, request: Request, response: Response) -> Response:
+        """Every /services/data answer reports the day's API usage, as the org does."""
+        if request.path.startswith(self.api_prefix):
             response.headers["Sforce-Limit-Info"] = f"api-usage={self.api_used}/{self.daily_limit}"
-        self.requests.append(LoggedRequest(request.method, request.path, response.status, request.query))
-        handler.send_response(response.status)
-        handler.send_header("Content-Type", response.content_type)
-        handler.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        if request.method != "HEAD" and response.body:
-            handler.wfile.write(response.body)
+        return response
 
-    def _fault_response(self, kind: str) -> _Response:
+    def log_entry(self, request: Request, status: int | None) -> LoggedRequest:
+        body = request.body.decode("utf-8", "replace")
+        return LoggedRequest(request.method, request.path, status, request.query, request.headers, body)
+
+    def fault_response(self, kind: str, request: Request) -> Response:
         if kind == "500":
             return _error_response(
                 500,
@@ -1133,28 +928,28 @@ class FakeSalesforce:
         if kind in ("502", "503"):
             title = "Bad Gateway" if kind == "502" else "Service Unavailable"
             html = f"<html><head><title>{kind} {title}</title></head><body><h1>{title}</h1></body></html>\n"
-            return _Response(int(kind), html.encode(), "text/html;charset=UTF-8")
+            return Response(int(kind), html.encode(), "text/html;charset=UTF-8")
         if kind == "malformed":
-            return _Response(200, b'{"totalSize":2,"done":true,"records":[{"attributes":{"type":"Contact","ur')
+            return Response(200, b'{"totalSize":2,"done":true,"records":[{"attributes":{"type":"Contact","ur')
         if kind == "expired":
             return _error_response(401, "INVALID_SESSION_ID", "Session expired or invalid")
         if kind == "limit":
             return _error_response(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         return _error_response(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
 
-    def _route(self, request: _Request, is_data: bool) -> _Response:
+    def _route(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/services/oauth2/token":
             if request.method != "POST":
                 raise _HttpError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
             return self._token(request)
         m = API_VERSION_RE.fullmatch(request.path)
-        if not is_data or not m:
+        if not request.path.startswith(self.api_prefix) or not m:
             raise _HttpError(404, "NOT_FOUND", "The requested resource does not exist")
         version, rest = m.group(1), m.group(2) or "/"
         self._authenticate(request)
         if self.api_used > self.daily_limit:
             raise _HttpError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        routes: list[tuple[str, str, Callable[..., _Response]]] = [
+        routes: list[tuple[str, str, Callable[..., Response]]] = [
             (r"/(query|queryAll)/?", "GET", self._query),
             (r"/(query|queryAll)/([^/]+)-(\d+)/?", "GET", self._query_more),
             (r"/sobjects/(\w+)/describe/?", "GET", self._describe),
@@ -1176,18 +971,18 @@ class FakeSalesforce:
                 return handler(request, version, *route.groups())
         raise _HttpError(404, "NOT_FOUND", "The requested resource does not exist")
 
-    def _authenticate(self, request: _Request) -> None:
-        header = request.headers.get("Authorization") or ""
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("authorization") or ""
         scheme, _, token = header.partition(" ")
         with self._lock:
             valid = scheme.lower() in ("bearer", "oauth") and token.strip() in self._tokens
         if not valid:
             raise _HttpError(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
-    def _token(self, request: _Request) -> _Response:
+    def _token(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        scheme, _, credentials = (request.headers.get("Authorization") or "").partition(" ")
+        scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
         if scheme.lower() == "basic":
             try:
                 client_id, _, client_secret = base64.b64decode(credentials).decode().partition(":")
@@ -1224,8 +1019,8 @@ class FakeSalesforce:
             payload["api_instance_url"] = self.url
         return _json_response(200, payload)
 
-    def _query(self, request: _Request, version: str, endpoint: str) -> _Response:
-        text = request.params.get("q")
+    def _query(self, request: Request, version: str, endpoint: str) -> Response:
+        text = _params(request).get("q")
         if not text:
             raise _HttpError(400, "MALFORMED_QUERY", "A query string has to be specified")
         try:
@@ -1247,7 +1042,7 @@ class FakeSalesforce:
                     self._cursors.popitem(last=False)
         return self._page(cursor, cursor_id, 0, version)
 
-    def _query_more(self, request: _Request, version: str, endpoint: str, cursor_id: str, offset: str) -> _Response:
+    def _query_more(self, request: Request, version: str, endpoint: str, cursor_id: str, offset: str) -> Response:
         with self._lock:
             cursor = self._cursors.get(cursor_id)
         start = int(offset)
@@ -1255,7 +1050,7 @@ class FakeSalesforce:
             raise _HttpError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(cursor, cursor_id, start, version)
 
-    def _page(self, cursor: _Cursor, cursor_id: str, start: int, version: str) -> _Response:
+    def _page(self, cursor: _Cursor, cursor_id: str, start: int, version: str) -> Response:
         end = start + cursor.page_size
         done = end >= len(cursor.rows)
         payload: dict[str, Any] = {"totalSize": len(cursor.rows), "done": done}
@@ -1264,7 +1059,7 @@ class FakeSalesforce:
         payload["records"] = self._records_json(cursor.rows[start:end], cursor.fields, version)
         return _json_response(200, payload)
 
-    def _describe(self, request: _Request, version: str, sobject: str) -> _Response:
+    def _describe(self, request: Request, version: str, sobject: str) -> Response:
         if sobject.lower() != "contact":
             raise _HttpError(404, "NOT_FOUND", "The requested resource does not exist")
         return _json_response(200, self.describe())
@@ -1308,12 +1103,13 @@ class FakeSalesforce:
             )
         return described
 
-    def _updated_deleted(self, request: _Request, version: str, sobject: str, which: str) -> _Response:
+    def _updated_deleted(self, request: Request, version: str, sobject: str, which: str) -> Response:
         if sobject.lower() != "contact":
             raise _HttpError(404, "NOT_FOUND", "The requested resource does not exist")
+        params = _params(request)
         try:
-            start = parse_sf_datetime(request.params["start"])
-            end = parse_sf_datetime(request.params["end"])
+            start = parse_sf_datetime(params["start"])
+            end = parse_sf_datetime(params["end"])
         except (KeyError, ValueError):
             raise _HttpError(400, "MISSING_ARGUMENT", "start and end are required ISO 8601 datetimes") from None
         with self._lock:
@@ -1330,7 +1126,7 @@ class FakeSalesforce:
             {"deletedRecords": deleted, "earliestDateAvailable": json_datetime(earliest), "latestDateCovered": covered},
         )
 
-    def _limits(self, request: _Request, version: str) -> _Response:
+    def _limits(self, request: Request, version: str) -> Response:
         jobs = len(self._jobs)
         return _json_response(
             200,
@@ -1343,7 +1139,7 @@ class FakeSalesforce:
 
     # -- Bulk API 2.0 ------------------------------------------------------------------------------------------
 
-    def _bulk_create(self, request: _Request, version: str) -> _Response:
+    def _bulk_create(self, request: Request, version: str) -> Response:
         try:
             payload = json.loads(request.body or b"{}")
         except ValueError:
@@ -1418,12 +1214,12 @@ class FakeSalesforce:
             raise _HttpError(404, "NOT_FOUND", f"Job not found: {job_id}")
         return job
 
-    def _bulk_job(self, request: _Request, version: str, job_id: str) -> _Response:
+    def _bulk_job(self, request: Request, version: str, job_id: str) -> Response:
         with self._lock:
             job = self._get_job(job_id)
             if request.method == "DELETE":
                 del self._jobs[job_id]
-                return _Response(204)
+                return Response(204)
             if request.method == "PATCH":
                 try:
                     state = json.loads(request.body or b"{}").get("state")
@@ -1442,14 +1238,15 @@ class FakeSalesforce:
                     job.state = "JobComplete"
             return _json_response(200, self._job_info(job))
 
-    def _bulk_results(self, request: _Request, version: str, job_id: str) -> _Response:
+    def _bulk_results(self, request: Request, version: str, job_id: str) -> Response:
         with self._lock:
             job = self._get_job(job_id)
         if job.state != "JobComplete":
             raise _HttpError(412, "JOB_NOT_COMPLETE", f"Job {job_id} is not complete (state {job.state})")
+        params = _params(request)
         try:
-            max_records = int(request.params.get("maxRecords") or 0) or None
-            locator = request.params.get("locator") or ""
+            max_records = int(params.get("maxRecords") or 0) or None
+            locator = params.get("locator") or ""
             start = int(base64.b64decode(locator + "=" * (-len(locator) % 4)).decode()) if locator else 0
         except ValueError:
             raise _HttpError(400, "INVALIDJOB", "InvalidJob : invalid maxRecords or locator") from None
@@ -1464,7 +1261,7 @@ class FakeSalesforce:
             writer.writerow([_csv_value(get(row), kind) for get, kind in getters])
         next_locator = base64.b64encode(str(end).encode()).decode().rstrip("=") if end < len(job.rows) else "null"
         headers = {"Sforce-NumberOfRecords": str(end - start), "Sforce-Locator": next_locator}
-        return _Response(200, out.getvalue().encode(), "text/csv", headers)
+        return Response(200, out.getvalue().encode(), "text/csv", headers)
 
 
 _FIELD_HINT = (
