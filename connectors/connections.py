@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from connectors.errors import ConfigurationError
 from contacts_store.settings import default_customer_id
 
 CONNECTIONS_ENV = "CONTACTS_CONNECTIONS_FILE"
-SYSTEMS = ("salesforce", "hubspot")
+SYSTEMS = ("salesforce", "hubspot", "zoho")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Every connector's options; each connector refuses those it does not know.
 _OPTIONS = {
@@ -44,7 +45,7 @@ _OPTIONS = {
     "search_page_size",
     "search_rps",
 }
-_SECRET_KEYS = {"access_token", "client_secret", "password", "token", "secret", "api_key"}
+_SECRET_KEYS = {"access_token", "client_secret", "password", "token", "secret", "api_key", "refresh_token"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class Connection:
     def tag(self) -> str:
         """The value of the run tag that keeps two syncs of one connection from running at once."""
         return f"{self.customer_id}:{self.system}"
+
+    def overridden(
+        self, options: Mapping[str, Any] | None = None, fields: Mapping[str, str | None] | None = None
+    ) -> tuple[dict[str, Any], dict[str, str | None]]:
+        """The file's options and field mappings with the command line's (or a run config's) on top."""
+        return {**self.options, **(options or {})}, {**self.fields, **(fields or {})}
 
 
 def default_connection(system: str, customer_id: uuid.UUID | None = None) -> Connection:

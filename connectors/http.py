@@ -68,14 +68,19 @@ class CrmSession(requests.Session):
     or a test server on plain HTTP: requests to `https://<plain_host>` go out as `http://<plain_host>`.
     """
 
-    def __init__(self, retry: RetrySettings, plain_http_hosts: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        retry: RetrySettings,
+        plain_http_hosts: tuple[str, ...] = (),
+        statuses: frozenset[int] = RETRY_STATUSES,
+    ) -> None:
         super().__init__()
         self.timeout = retry.timeout
         self.requests_sent = 0
         self._plain: tuple[str, ...] = ()
         for host in plain_http_hosts:
             self.keep_plain_http(host)
-        adapter = HTTPAdapter(max_retries=retry.retry())
+        adapter = HTTPAdapter(max_retries=retry.retry(statuses))
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 

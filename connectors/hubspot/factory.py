@@ -13,6 +13,7 @@ from connectors.hubspot.mapping import FieldMap
 from connectors.hubspot.settings import HubSpotCredentials
 from connectors.hubspot.source import MAX_LIST_PAGE, MAX_SEARCH_PAGE, HubSpotSource, HubSpotSyncSettings
 from connectors.options import parse_numbers
+from connectors.source_base import utc_now
 
 _NUMBERS: dict[str, type] = {
     "lookback_seconds": float,
@@ -41,8 +42,6 @@ def build_source(
 
     `search_rps` 0 turns the client-side search pacing off (for a portal behind a proxy that paces itself)."""
     credentials = HubSpotCredentials.from_env(connection.env, environ)
-    settings = sync_settings({**connection.options, **(options or {})}, {**connection.fields, **(fields or {})})
+    settings = sync_settings(*connection.overridden(options, fields))
     client = HubSpotClient(credentials, retry, search_rps=settings.search_rps or None)
-    if clock is None:
-        return HubSpotSource(client, settings)
-    return HubSpotSource(client, settings, clock)
+    return HubSpotSource(client, settings, clock or utc_now)

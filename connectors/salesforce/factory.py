@@ -15,6 +15,7 @@ from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import FieldMap
 from connectors.salesforce.settings import SalesforceCredentials
 from connectors.salesforce.source import SalesforceSource, SalesforceSyncSettings
+from connectors.source_base import utc_now
 
 _NUMBERS: dict[str, type] = {
     f.name: float if f.type == "float" else int for f in fields(SalesforceSyncSettings) if f.name != "field_map"
@@ -41,8 +42,5 @@ def build_source(
 ) -> SalesforceSource:
     """The connection's file options, overridden by `options` and `fields` (the command line's)."""
     credentials = SalesforceCredentials.from_env(connection.env, environ)
-    settings = sync_settings({**connection.options, **(options or {})}, {**connection.fields, **(fields or {})})
-    client = SalesforceClient(credentials, retry)
-    if clock is None:
-        return SalesforceSource(client, settings)
-    return SalesforceSource(client, settings, clock)
+    settings = sync_settings(*connection.overridden(options, fields))
+    return SalesforceSource(SalesforceClient(credentials, retry), settings, clock or utc_now)

@@ -1,4 +1,4 @@
-"""Fixtures shared by the connector tests: a fake Salesforce org and a fake HubSpot portal over local HTTP."""
+"""Fixtures shared by the connector tests: a fake Salesforce org, HubSpot portal and Zoho CRM over local HTTP."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.salesforce import FakeSalesforce
+from tests.fakes.zoho import FakeZoho
 
 
 @pytest.fixture
@@ -30,3 +31,14 @@ def fake_hubspot() -> Iterator[FakeHubSpot]:
     finally:
         fake.stop()
     assert not fake.server_errors, "the fake HubSpot crashed:\n" + "\n".join(fake.server_errors)
+
+
+@pytest.fixture
+def fake_zoho() -> Iterator[FakeZoho]:
+    """A started, empty fake Zoho (accounts server and CRM API; no OAuth client yet), stopped afterwards."""
+    fake = FakeZoho().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert not fake.server_errors, "the fake Zoho crashed:\n" + "\n".join(fake.server_errors)
