@@ -289,27 +289,33 @@ SyncRegionOption = Annotated[
 EXIT_STOPPED = 75
 
 
+FullOption = Annotated[
+    bool, typer.Option("--full", help="Read every contact again and delete those the CRM no longer has.")
+]
+FieldOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        help="Map one more CRM field (its API name) to a contact field, e.g. Department=notes or "
+        "AssistantPhone=phone:other; FIELD= drops a default (repeatable).",
+        show_default=False,
+    ),
+]
+LookbackOption = Annotated[
+    float | None,
+    typer.Option("--lookback", help="Seconds re-read before the cursor (late writes); default 300.", min=0),
+]
+
+
 @sync_app.command("salesforce")
 def sync_salesforce(
     customer: CustomerOption = None,
     connection: ConnectionOption = None,
-    full: Annotated[
-        bool, typer.Option("--full", help="Read every contact again and delete those the org no longer has.")
-    ] = False,
+    full: FullOption = False,
     allow_mass_delete: AllowMassDeleteOption = False,
     region: SyncRegionOption = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--field",
-            help="Map one more field, e.g. Department=notes or AssistantPhone=phone:other (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
-    lookback: Annotated[
-        float | None,
-        typer.Option("--lookback", help="Seconds re-read before the cursor (late commits); default 300.", min=0),
-    ] = None,
+    field: FieldOption = None,
+    lookback: LookbackOption = None,
     bulk_threshold: Annotated[
         int | None,
         typer.Option(
@@ -336,45 +342,46 @@ def sync_salesforce(
     )
 
 
-@sync_app.command("hubspot")
-def sync_hubspot(
-    customer: CustomerOption = None,
-    connection: ConnectionOption = None,
-    full: Annotated[
-        bool, typer.Option("--full", help="List every contact again and delete those the portal no longer has.")
-    ] = False,
-    allow_mass_delete: AllowMassDeleteOption = False,
-    region: SyncRegionOption = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--field",
-            help="Map one more property, e.g. hs_lead_status=tag or assistant_phone=phone:other (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
-    lookback: Annotated[
-        float | None,
-        typer.Option("--lookback", help="Seconds re-read before the cursor (search lag); default 300.", min=0),
-    ] = None,
-    workers: WorkersOption = None,
-    database_url: DatabaseOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Sync HubSpot contacts: changes since the last run (search), archived and restored contacts."""
-    _sync_command(
-        "hubspot",
-        customer=customer,
-        connection_name=connection,
-        full=full,
-        allow_mass_delete=allow_mass_delete,
-        region=region,
-        fields=field or [],
-        options={"lookback_seconds": lookback},
-        workers=workers,
-        database_url=database_url,
-        as_json=as_json,
-    )
+def _add_sync_command(system: str, summary: str) -> None:
+    """`contact-sync sync <system>` for a CRM whose only command-line option beyond the common ones is --lookback."""
+
+    def command(
+        customer: CustomerOption = None,
+        connection: ConnectionOption = None,
+        full: FullOption = False,
+        allow_mass_delete: AllowMassDeleteOption = False,
+        region: SyncRegionOption = None,
+        field: FieldOption = None,
+        lookback: LookbackOption = None,
+        workers: WorkersOption = None,
+        database_url: DatabaseOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        _sync_command(
+            system,
+            customer=customer,
+            connection_name=connection,
+            full=full,
+            allow_mass_delete=allow_mass_delete,
+            region=region,
+            fields=field or [],
+            options={"lookback_seconds": lookback},
+            workers=workers,
+            database_url=database_url,
+            as_json=as_json,
+        )
+
+    command.__doc__ = summary
+    command.__name__ = f"sync_{system}"
+    sync_app.command(system)(command)
+
+
+_add_sync_command(
+    "hubspot", "Sync HubSpot contacts: changes since the last run (search), archived and restored contacts."
+)
+_add_sync_command(
+    "zoho", "Sync Zoho CRM contacts: changes since the last run (If-Modified-Since) and deleted contacts."
+)
 
 
 def _sync_command(

@@ -27,7 +27,13 @@ def _hubspot(connection: Connection, **kwargs: Any) -> Any:
     return build_source(connection, **kwargs)
 
 
-SOURCE_FACTORIES: dict[str, SourceFactory] = {"salesforce": _salesforce, "hubspot": _hubspot}
+def _zoho(connection: Connection, **kwargs: Any) -> Any:
+    from connectors.zoho.factory import build_source
+
+    return build_source(connection, **kwargs)
+
+
+SOURCE_FACTORIES: dict[str, SourceFactory] = {"salesforce": _salesforce, "hubspot": _hubspot, "zoho": _zoho}
 
 
 def sync_connection(

@@ -24,6 +24,13 @@ from pipelines.salesforce_assets import (
     salesforce_sync_schedule,
 )
 from pipelines.sensors import csv_drop_folder_sensor, drop_outcome_sensors
+from pipelines.zoho_assets import (
+    zoho_contacts,
+    zoho_full_resync_schedule,
+    zoho_resource,
+    zoho_sync_job,
+    zoho_sync_schedule,
+)
 
 
 def contact_store() -> ContactStoreResource:
@@ -34,19 +41,22 @@ def contact_store() -> ContactStoreResource:
 
 
 defs = dg.Definitions(
-    assets=[csv_contacts, salesforce_contacts, hubspot_contacts],
-    jobs=[csv_import_job, salesforce_sync_job, hubspot_sync_job, store_maintenance_job],
+    assets=[csv_contacts, salesforce_contacts, hubspot_contacts, zoho_contacts],
+    jobs=[csv_import_job, salesforce_sync_job, hubspot_sync_job, zoho_sync_job, store_maintenance_job],
     sensors=[csv_drop_folder_sensor, *drop_outcome_sensors],
     schedules=[
         salesforce_sync_schedule,
         salesforce_full_resync_schedule,
         hubspot_sync_schedule,
         hubspot_full_resync_schedule,
+        zoho_sync_schedule,
+        zoho_full_resync_schedule,
         store_maintenance_schedule,
     ],
     resources={
         "contact_store": contact_store(),
         "salesforce": salesforce_resource(),
         "hubspot": hubspot_resource(),
+        "zoho": zoho_resource(),
     },
 )

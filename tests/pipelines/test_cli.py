@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import REPO
 from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.salesforce import FakeSalesforce
+from tests.fakes.zoho import FakeZoho
 
 EXAMPLE = REPO / "examples" / "contacts.csv"
 CLI = [sys.executable, "-m", "pipelines.cli"]
@@ -273,3 +274,32 @@ def test_sync_hubspot_json_then_incremental(db: str) -> None:
         assert json.loads(found.stdout)["external_id"] == ids[0]
     missing = run("sync", "hubspot", db=db)
     assert missing.returncode == 2 and "HUBSPOT_ACCESS_TOKEN" in missing.stderr
+
+
+def test_sync_zoho_json_then_incremental(db: str) -> None:
+    with FakeZoho() as org:
+        org.add_client("1000.CLI", "cli-secret", "1000.cli-refresh")
+        org.set_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        ids = org.generate(150)
+        env = {
+            "ZOHO_CLIENT_ID": "1000.CLI",
+            "ZOHO_CLIENT_SECRET": "cli-secret",
+            "ZOHO_REFRESH_TOKEN": "1000.cli-refresh",
+            "ZOHO_ACCOUNTS_URL": org.url,
+        }
+        first = run("sync", "zoho", "--json", db=db, extra_env=env)
+        assert first.returncode == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert (report["read"], report["status"], report["system"], report["mode"]) == (150, "complete", "zoho", "full")
+        assert report["inserted"] + report["rejected"] == 150 and "cli-refresh" not in first.stdout
+        org.set_clock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+        org.update(ids[0], Email="moved@example.com")
+        org.delete(ids[1])
+        second = json.loads(run("sync", "zoho", "--json", db=db, extra_env=env).stdout)
+        assert (second["updated"], second["deleted"], second["inserted"]) == (1, 1, 0)
+        found = run("lookup", "--email", "moved@example.com", "--json", db=db, check=True)
+        assert json.loads(found.stdout)["external_id"] == ids[0]
+        refused = run("sync", "zoho", db=db, extra_env={**env, "ZOHO_REFRESH_TOKEN": "1000.revoked"})
+        assert refused.returncode == 1 and "invalid_code" in refused.stderr
+    missing = run("sync", "zoho", db=db)
+    assert missing.returncode == 2 and "ZOHO_CLIENT_ID" in missing.stderr

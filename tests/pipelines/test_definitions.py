@@ -23,6 +23,8 @@ def test_code_location_holds_the_jobs_sensors_and_schedules() -> None:
     assert {job.name for job in repo.get_all_jobs()} >= {
         "csv_import_job",
         "salesforce_sync_job",
+        "hubspot_sync_job",
+        "zoho_sync_job",
         "store_maintenance_job",
     }
     assert {sensor.name for sensor in repo.sensor_defs} == {
@@ -37,6 +39,8 @@ def test_code_location_holds_the_jobs_sensors_and_schedules() -> None:
         "salesforce_full_resync_schedule",
         "salesforce_sync_schedule",
         "store_maintenance_schedule",
+        "zoho_full_resync_schedule",
+        "zoho_sync_schedule",
     ]
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert checks == {
