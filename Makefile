@@ -7,7 +7,7 @@ DEMO_DB ?= sqlite:///contacts.db
 DAGSTER_PORT ?= 3000
 LOCAL_DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install demo dagster serve test test-fast lint format bench bench-dagster bench-lookup bench-sync bench-hubspot clean
+.PHONY: install demo dagster serve test test-fast lint format bench bench-dagster bench-lookup bench-sync bench-hubspot bench-zoho clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,9 @@ bench-sync: install
 
 bench-hubspot: install
 	$(BIN)/python bench/sync_hubspot.py
+
+bench-zoho: install
+	$(BIN)/python bench/sync_zoho.py
 
 clean:
 	rm -rf $(VENV) contacts.db contacts.db-wal contacts.db-shm contacts-rejects.csv .pytest_cache .mypy_cache .dagster

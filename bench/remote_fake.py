@@ -1,4 +1,4 @@
-"""The fake Salesforce org in its own process, driven through a pipe.
+"""A fake CRM (Salesforce, HubSpot or Zoho) in its own process, driven through a pipe.
 
 In the test suite the fake serves from a thread of the test process, which is fine for correctness; in a
 benchmark it would compete with the sync for the interpreter lock and charge its own JSON encoding to the sync.
@@ -19,6 +19,10 @@ def _serve(pipe: Connection, kind: str) -> None:
         from tests.fakes.hubspot import FakeHubSpot
 
         fake: Any = FakeHubSpot().start()
+    elif kind == "zoho":
+        from tests.fakes.zoho import FakeZoho
+
+        fake = FakeZoho().start()
     else:
         from tests.fakes.salesforce import FakeSalesforce
 
@@ -46,7 +50,7 @@ def _serve(pipe: Connection, kind: str) -> None:
 
 
 class RemoteFake:
-    """Calls and attribute reads go to the fake (`FakeSalesforce` or `FakeHubSpot`) in the child."""
+    """Calls and attribute reads go to the fake (`FakeSalesforce`, `FakeHubSpot` or `FakeZoho`) in the child."""
 
     def __init__(self, kind: str = "salesforce") -> None:
         context = multiprocessing.get_context("spawn")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.crm_bench import in_child, timed  # noqa: E402
 from bench.import_csv import (  # noqa: E402
     DEFAULT_PG_URL,
     PG_URL_ENV,
@@ -47,8 +47,7 @@ from connectors.http import RetrySettings  # noqa: E402
 from connectors.salesforce.client import SalesforceClient  # noqa: E402
 from connectors.salesforce.settings import SalesforceCredentials  # noqa: E402
 from connectors.salesforce.source import SalesforceSource, SalesforceSyncSettings  # noqa: E402
-from connectors.sync import SyncOptions, sync  # noqa: E402
-from contacts_store.db import create_engine, upgrade  # noqa: E402
+from contacts_store.db import upgrade  # noqa: E402
 
 CUSTOMER = uuid.UUID("0c2b1d5e-7a43-4f0e-9d61-3a8e5b7c9f20")
 TOKEN = "00Dbench!token"
@@ -78,7 +77,6 @@ class Run:
 
 def timed_sync(spec: dict[str, Any]) -> dict[str, Any]:
     """One sync in a fresh process, as a scheduled run starts (cold normalization caches): its result and time."""
-    engine = create_engine(spec["url"])
     client = SalesforceClient(
         SalesforceCredentials(instance_url=spec["fake_url"], access_token=TOKEN),
         RetrySettings(attempts=3, backoff=0.1),
@@ -87,32 +85,7 @@ def timed_sync(spec: dict[str, Any]) -> dict[str, Any]:
     source = SalesforceSource(
         client, SalesforceSyncSettings(bulk_poll_seconds=0.05, **spec["settings"]), clock=lambda: clock
     )
-    started = time.perf_counter()
-    try:
-        result = sync(engine, source, SyncOptions(CUSTOMER, workers=spec["workers"]))
-    finally:
-        client.close()
-        engine.dispose()
-    return {"seconds": time.perf_counter() - started, "result": result.to_dict()}
-
-
-def _child(function: Callable[[dict[str, Any]], dict[str, Any]], spec: dict[str, Any], pipe: Any) -> None:
-    pipe.send(function(spec))
-
-
-def in_child(function: Callable[[dict[str, Any]], dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
-    """`function(spec)` in a fresh (spawned, non-daemon: it forks its own normalization workers) process."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(function, spec, send))
-    process.start()
-    try:
-        outcome: dict[str, Any] = receive.recv()
-    except EOFError:
-        raise RuntimeError(f"the benchmark child failed (exit status {process.exitcode})") from None
-    finally:
-        process.join()
-    return outcome
+    return timed(spec["url"], source, CUSTOMER, spec["workers"])
 
 
 class Bench:
