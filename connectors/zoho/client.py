@@ -53,7 +53,7 @@ class ZohoPage:
     served_at: datetime | None
 
 
-def http_date(moment: datetime) -> str:
+def if_modified_since(moment: datetime) -> str:
     """An `If-Modified-Since` value as Zoho documents it: ISO 8601 with an offset, to the second."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
@@ -121,7 +121,8 @@ class ZohoClient:
         except (TypeError, ValueError):
             lifetime = 3600.0
         self._token = str(body["access_token"])
-        self._expires = self.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_SECONDS)
+        # Two minutes early, or half-way through a token that lives less than four.
+        self._expires = self.monotonic() + lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 2)
         self.refreshes += 1
         if self._api_domain is None:
             domain = str(body.get("api_domain") or "").strip()
@@ -165,7 +166,7 @@ class ZohoClient:
         for attempt in (1, 2):
             headers = {"Authorization": f"Zoho-oauthtoken {self.access_token()}"}
             if since is not None:
-                headers["If-Modified-Since"] = http_date(since)
+                headers["If-Modified-Since"] = if_modified_since(since)
             try:
                 response = self.session.get(self.api_base + path, params=dict(params), headers=headers)
             except requests.RequestException as error:

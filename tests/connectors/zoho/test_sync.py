@@ -279,6 +279,14 @@ def test_the_token_is_cached_until_shortly_before_it_expires(org: Org) -> None:
         clock[0] = 3600 - 119  # within two minutes of the hour: refresh before Zoho refuses it
         client.list_contacts(fields=["Last_Name", "Modified_Time"], per_page=200)
         assert client.refreshes == 2 and org.fake.token_requests == 2
+        org.fake.token_ttl = 60  # a short-lived token is kept for half its life, not refreshed on every call
+        client._token = None
+        client.list_contacts(fields=["Last_Name", "Modified_Time"], per_page=200)
+        client.list_contacts(fields=["Last_Name", "Modified_Time"], per_page=200)
+        assert client.refreshes == 3
+        clock[0] += 31
+        client.list_contacts(fields=["Last_Name", "Modified_Time"], per_page=200)
+        assert client.refreshes == 4
     finally:
         client.close()
 
