@@ -98,6 +98,14 @@ class CrmSession(requests.Session):
         return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
 
 
+def json_or_none(response: requests.Response) -> Any:
+    """The body as JSON, None when it is not (an HTML gateway page, a truncated answer)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _on_host(url: str, prefix: str) -> bool:
     return url.startswith(prefix) and url[len(prefix) : len(prefix) + 1] in ("", "/", "?")
 

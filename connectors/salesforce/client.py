@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import requests
 from simple_salesforce.api import Salesforce
@@ -25,7 +25,7 @@ from simple_salesforce.exceptions import (
 )
 
 from connectors.errors import AuthenticationError, ConfigurationError, QueryTimeout, QuotaExhausted, SourceError
-from connectors.http import CrmSession, RetrySettings, plain_http_host
+from connectors.http import CrmSession, RetrySettings, json_or_none, plain_http_host
 from connectors.salesforce.settings import SalesforceCredentials
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class SalesforceClient:
             response = self.session.post(url, data=form, auth=auth)
         except requests.RequestException as error:
             raise SourceError(f"cannot reach the Salesforce login URL {creds.login_url}: {error}") from None
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
             reason = ""
             if isinstance(body, dict) and "error" in body:
@@ -156,13 +156,6 @@ class SalesforceClient:
 
     def close(self) -> None:
         self.session.close()
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _raise_translated(error: SalesforceError, what: str) -> NoReturn:

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import requests
 
 from connectors.errors import AuthenticationError, QuotaExhausted, SourceError
-from connectors.http import RETRY_STATUSES, CrmSession, RetrySettings
+from connectors.http import RETRY_STATUSES, CrmSession, RetrySettings, json_or_none
 from connectors.zoho.settings import ZohoCredentials
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ def if_modified_since(moment: datetime) -> str:
 
 
 class ZohoClient:
-    """One organisation. `requests_sent` counts HTTP requests sent, token requests and retries included."""
+    """One organisation. `requests_sent` counts the requests made, token requests included (a request retried
+    below the session counts once)."""
 
     def __init__(
         self,
@@ -108,7 +109,7 @@ class ZohoClient:
             response = self.session.post(creds.token_url, data=form)
         except requests.RequestException as error:
             raise SourceError(f"cannot reach the Zoho accounts server {creds.accounts_url}: {error}") from None
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if not isinstance(body, dict):
             raise SourceError(
                 f"the Zoho accounts server {creds.accounts_url} sent a malformed token answer "
@@ -189,15 +190,8 @@ def _paging(params: dict[str, str | int], page: int | None, page_token: str | No
         params["page"] = page or 1
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _code(response: requests.Response) -> str:
-    body = _json_or_none(response)
+    body = json_or_none(response)
     return str(body.get("code") or "") if isinstance(body, dict) else ""
 
 
@@ -218,7 +212,7 @@ def _page_of(response: requests.Response, what: str) -> ZohoPage:
         return ZohoPage([], False, None, served)
     if status != 200:
         _raise_api_error(response, what)
-    body = _json_or_none(response)
+    body = json_or_none(response)
     data = body.get("data") if isinstance(body, dict) else None
     info = body.get("info") if isinstance(body, dict) else None
     if not isinstance(data, list) or not isinstance(info, dict) or not all(isinstance(r, dict) for r in data):
@@ -230,7 +224,7 @@ def _page_of(response: requests.Response, what: str) -> ZohoPage:
 
 def _raise_api_error(response: requests.Response, what: str) -> NoReturn:
     status = response.status_code
-    body = _json_or_none(response)
+    body = json_or_none(response)
     body = body if isinstance(body, dict) else {}
     code = str(body.get("code") or "")
     message = str(body.get("message") or response.reason or "").strip()
