@@ -1,4 +1,5 @@
-"""Numeric connector options from a connections file or the command line, checked before anything is requested."""
+"""Connector settings checked before anything is requested: numeric options from a connections file or the command
+line, and the base URLs of CRM APIs."""
 
 from __future__ import annotations
 
@@ -29,3 +30,9 @@ def parse_numbers(
             raise ConfigurationError(f"{name} must be between 1 and {limit} ({label}'s maximum)")
         values[name] = number
     return values
+
+
+def require_http_url(what: str, url: str, example: str) -> None:
+    """`url` must be http(s) with a host; `what` names it in the message (e.g. "the HubSpot base URL")."""
+    if not url.startswith(("https://", "http://")) or not url.split("://", 1)[1].strip("/"):
+        raise ConfigurationError(f"{what} must start with https:// (or http://), e.g. {example}: {url!r}")

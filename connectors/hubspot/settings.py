@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connectors.errors import ConfigurationError
+from connectors.options import require_http_url
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 
@@ -51,11 +52,7 @@ class HubSpotCredentials:
     def checked(self) -> HubSpotCredentials:
         if not self.access_token.strip():
             raise ConfigurationError("the HubSpot access token is empty")
-        if not self.base_url.startswith(("https://", "http://")) or len(self.base_url.split("://", 1)[1]) == 0:
-            raise ConfigurationError(
-                f"the HubSpot base URL must start with https:// (or http://), e.g. {DEFAULT_BASE_URL}: "
-                f"{self.base_url!r}"
-            )
+        require_http_url("the HubSpot base URL", self.base_url, DEFAULT_BASE_URL)
         return self
 
     @property

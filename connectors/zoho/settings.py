@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connectors.errors import ConfigurationError
+from connectors.options import require_http_url
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 
@@ -66,9 +67,9 @@ class ZohoCredentials:
         for key in _REQUIRED:
             if not str(getattr(self, key)).strip():
                 raise ConfigurationError(f"the Zoho {key.replace('_', ' ')} is empty")
-        _check_url("accounts URL", self.accounts_url, DEFAULT_ACCOUNTS_URL)
+        require_http_url("the Zoho accounts URL", self.accounts_url, DEFAULT_ACCOUNTS_URL)
         if self.api_domain is not None:
-            _check_url("API domain", self.api_domain, "https://www.zohoapis.com")
+            require_http_url("the Zoho API domain", self.api_domain, "https://www.zohoapis.com")
         return self
 
     @property
@@ -81,8 +82,3 @@ class ZohoCredentials:
         if self.api_domain:
             info["api_domain"] = self.api_domain
         return info
-
-
-def _check_url(what: str, url: str, example: str) -> None:
-    if not url.startswith(("https://", "http://")) or not url.split("://", 1)[1].strip("/"):
-        raise ConfigurationError(f"the Zoho {what} must start with https:// (or http://), e.g. {example}: {url!r}")
