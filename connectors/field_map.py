@@ -8,13 +8,13 @@ naming rule before they can reach a query.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar, Self
 
 from connectors.errors import ConfigurationError
-from contacts_store.records import EmailType, PhoneType
+from contacts_store.records import EmailType, PhoneType, RawEmail, RawPhone, SourceContact
 
 NAME_TARGETS = ("first_name", "last_name", "display_name", "company", "job_title", "notes")
 
@@ -104,3 +104,20 @@ def check_target(field: str, target: str) -> str:
             "phone:<mobile|work|home|fax|other> or email:<work|personal|other>"
         )
     return target
+
+
+def put(
+    contact: SourceContact, kind: str, subtype: PhoneType | EmailType | None, values: Sequence[str], primary: bool
+) -> None:
+    """One mapped field's values (several for a list or a multi-value field) into the contact: phones and emails
+    appended in order, tags added, notes appended on a new line, name fields set (several values joined)."""
+    if kind == "email":
+        contact.emails.extend(RawEmail(value, subtype, primary) for value in values)  # type: ignore[arg-type]
+    elif kind == "phone":
+        contact.phones.extend(RawPhone(value, subtype) for value in values)  # type: ignore[arg-type]
+    elif kind == "tag":
+        contact.tags.extend(values)
+    elif kind == "notes" and contact.notes:
+        contact.notes = f"{contact.notes}\n{'; '.join(values)}"
+    else:
+        setattr(contact, kind, "; ".join(values))

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 from connectors.errors import SourceError
 from connectors.field_map import FieldMap as BaseFieldMap
-from connectors.field_map import FieldRules
+from connectors.field_map import FieldRules, put
 from connectors.field_map import parse_field_specs as parse_field_specs
-from contacts_store.records import RawEmail, RawPhone, SourceContact
+from contacts_store.records import SourceContact
 
 # Properties every sync reads, whatever the mapping says: identity and the cursor.
 SYSTEM_PROPERTIES = ("hs_object_id", "lastmodifieddate")
@@ -128,16 +128,8 @@ def to_contact(record: HubSpotRecord, field_map: FieldMap, row_number: int) -> S
         if not value or value.isspace():
             continue
         if kind == "email":
-            values = value.split(";") if prop in MULTI_VALUE else [value]
-            for item in values:
-                if item.strip():
-                    contact.emails.append(RawEmail(item.strip(), subtype, prop in PRIMARY))  # type: ignore[arg-type]
-        elif kind == "phone":
-            contact.phones.append(RawPhone(value, subtype))  # type: ignore[arg-type]
-        elif kind == "tag":
-            contact.tags.append(value)
-        elif kind == "notes" and contact.notes:
-            contact.notes = f"{contact.notes}\n{value}"
+            parts = value.split(";") if prop in MULTI_VALUE else [value]
+            put(contact, kind, subtype, [part.strip() for part in parts if part.strip()], prop in PRIMARY)
         else:
-            setattr(contact, kind, value)
+            put(contact, kind, subtype, [value], primary=False)
     return contact

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 from connectors.errors import SourceError
 from connectors.field_map import FieldMap as BaseFieldMap
-from connectors.field_map import FieldRules
+from connectors.field_map import FieldRules, put
 from connectors.field_map import parse_field_specs as parse_field_specs
-from contacts_store.records import RawEmail, RawPhone, SourceContact
+from contacts_store.records import SourceContact
 
 # Fields every sync reads, whatever the mapping says: identity, deletion, merge and the cursor.
 SYSTEM_FIELDS = ("Id", "IsDeleted", "MasterRecordId", "SystemModstamp")
@@ -111,14 +111,5 @@ def to_contact(flat: Flat, field_map: FieldMap, row_number: int) -> SourceContac
         value = flat.get(field)
         if not value or value.isspace():
             continue
-        if kind == "phone":
-            contact.phones.append(RawPhone(value, subtype))  # type: ignore[arg-type]
-        elif kind == "email":
-            contact.emails.append(RawEmail(value, subtype))  # type: ignore[arg-type]
-        elif kind == "tag":
-            contact.tags.append(value)
-        elif kind == "notes" and contact.notes:
-            contact.notes = f"{contact.notes}\n{value}"
-        else:
-            setattr(contact, kind, value)
+        put(contact, kind, subtype, [value], primary=False)
     return contact

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 from connectors.errors import ConfigurationError, SourceError
 from connectors.field_map import FieldMap as BaseFieldMap
-from connectors.field_map import FieldRules
+from connectors.field_map import FieldRules, put
 from connectors.field_map import parse_field_specs as parse_field_specs
-from contacts_store.records import RawEmail, RawPhone, SourceContact
+from contacts_store.records import SourceContact
 
 # Fields every sync reads, whatever the mapping says: identity comes back without asking, the cursor does not.
 SYSTEM_FIELDS = ("id", "Modified_Time")
@@ -112,21 +112,8 @@ def to_contact(record: Mapping[str, Any], field_map: FieldMap, row_number: int) 
     )
     for name, kind, subtype in field_map.plan:
         values = [text.strip() for text in field_values(record.get(name)) if text.strip()]
-        if not values:
-            continue
-        if kind == "email":
-            for item in values:
-                contact.emails.append(RawEmail(item, subtype, name in PRIMARY))  # type: ignore[arg-type]
-        elif kind == "phone":
-            for item in values:
-                contact.phones.append(RawPhone(item, subtype))  # type: ignore[arg-type]
-        elif kind == "tag":
-            contact.tags.extend(values)
-        elif kind == "notes":
-            text = "; ".join(values)
-            contact.notes = f"{contact.notes}\n{text}" if contact.notes else text
-        else:
-            setattr(contact, kind, "; ".join(values))
+        if values:
+            put(contact, kind, subtype, values, name in PRIMARY)
     return contact
 
 
