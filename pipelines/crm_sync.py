@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -12,28 +13,12 @@ from connectors.sync import SyncOptions, SyncResult, sync
 from contacts_store.ingest import ProgressSink
 from pipelines.csv_import import check_region
 
-SourceFactory = Callable[..., Any]
 
-
-def _salesforce(connection: Connection, **kwargs: Any) -> Any:
-    from connectors.salesforce.factory import build_source
-
-    return build_source(connection, **kwargs)
-
-
-def _hubspot(connection: Connection, **kwargs: Any) -> Any:
-    from connectors.hubspot.factory import build_source
-
-    return build_source(connection, **kwargs)
-
-
-def _zoho(connection: Connection, **kwargs: Any) -> Any:
-    from connectors.zoho.factory import build_source
-
-    return build_source(connection, **kwargs)
-
-
-SOURCE_FACTORIES: dict[str, SourceFactory] = {"salesforce": _salesforce, "hubspot": _hubspot, "zoho": _zoho}
+def build_source(connection: Connection, **kwargs: Any) -> Any:
+    """The connector's own `factory.build_source`, imported only now: each pulls in its CRM's client library.
+    `connection.system` is one of `connectors.connections.SYSTEMS`, each a package under `connectors/`."""
+    factory = importlib.import_module(f"connectors.{connection.system}.factory")
+    return factory.build_source(connection, **kwargs)
 
 
 def sync_connection(
@@ -48,7 +33,7 @@ def sync_connection(
     on_progress: ProgressSink | None = None,
     **source_kwargs: Any,
 ) -> SyncResult:
-    source = SOURCE_FACTORIES[connection.system](connection, options=options, fields=fields, **source_kwargs)
+    source = build_source(connection, options=options, fields=fields, **source_kwargs)
     sync_options = SyncOptions(
         customer_id=connection.customer_id,
         region=check_region(region or connection.region),
